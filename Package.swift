@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No package dependencies: the toolchain and the system zlib only.
+let package = Package(
+    name: "sse-serve",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sse-serve", targets: ["sse-serve"]),
+        .executable(name: "sse-bench", targets: ["sse-bench"]),
+    ],
+    targets: [
+        // epoll, eventfd, timerfd, inotify and zlib, which Glibc does not export.
+        .systemLibrary(name: "CShim", path: "Sources/CShim"),
+        // Threads, descriptors, the epoll event loop, logging: knows nothing of HTTP.
+        .target(name: "Reactor", dependencies: ["CShim"]),
+        // HTTP/1.1 request parsing and response serialisation: pure, no I/O, no SSE.
+        .target(name: "HTTP"),
+        // The SSE model: events, ids, wire encoding, channel logs, the hub, record parsers.
+        .target(name: "EventStream", dependencies: ["Reactor"]),
+        // Event sources: ticker, tail, stdin, exec.
+        .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim"]),
+        // The server: connections, routing, handlers, static files, metrics, options.
+        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Feeds", "CShim"]),
+        .executableTarget(name: "sse-serve", dependencies: ["Server"]),
+        .executableTarget(name: "sse-bench", dependencies: ["Reactor", "CShim"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
+        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "HTTP", "EventStream", "Reactor"]),
+    ]
+)

@@ -1,0 +1,18 @@
+// The Linux and zlib declarations that Swift's Glibc module does not export.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/uio.h>
+#include <sys/resource.h>
+#include <netinet/tcp.h>
+#include <zlib.h>
+
+// zlib's deflateInit2 and inflateInit2 are macros, which Swift cannot call.
+static inline int shim_deflateInit2(z_streamp strm, int level, int windowBits, int memLevel) {
+    return deflateInit2(strm, level, Z_DEFLATED, windowBits, memLevel, Z_DEFAULT_STRATEGY);
+}
+static inline int shim_inflateInit2(z_streamp strm, int windowBits) {
+    return inflateInit2(strm, windowBits);
+}

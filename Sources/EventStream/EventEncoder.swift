@@ -1,0 +1,132 @@
+/// Turns events into event-stream bytes (WHATWG HTML, "Server-sent events").
+///
+/// Field order: `id:`, `event:` (only when not `message`), one `data:` line per
+/// line of data, then the blank line that dispatches the event.
+public enum EventEncoder {
+    /// Encodes a published event once, as the chunk every subscriber receives.
+    public static func encode(id: EventID, type: String, data: String) -> WireEvent {
+        var idText = id.description
+        var type = type
+        var data = data
+        return idText.withUTF8 { idBytes in
+            type.withUTF8 { typeBytes in
+                data.withUTF8 { dataBytes in
+                    let sendsType = !(typeBytes.count == 7 && typeBytes.elementsEqual("message".utf8))
+                    let bodyCount = blockSize(id: idBytes.count, type: sendsType ? typeBytes.count : nil, data: dataBytes)
+                    let prefixCount = hexDigits(bodyCount) + 2
+                    return WireEvent(id: id, capacity: prefixCount + bodyCount + 2) { out in
+                        var w = Writer(out)
+                        w.hex(bodyCount)
+                        w.ascii("\r\n")
+                        w.ascii("id: ")
+                        w.bytes(idBytes)
+                        w.byte(0x0A)
+                        if sendsType {
+                            w.ascii("event: ")
+                            w.bytes(typeBytes)
+                            w.byte(0x0A)
+                        }
+                        w.dataLines(dataBytes)
+                        w.byte(0x0A)
+                        w.ascii("\r\n")
+                        return (prefixCount, bodyCount, w.offset)
+                    }
+                }
+            }
+        }
+    }
+
+    /// An event-stream block for bytes that are not shared (the `sse-gap` notice):
+    /// no id, so it never moves a client's Last-Event-ID.
+    public static func block(type: String, data: String) -> [UInt8] {
+        var out: [UInt8] = []
+        if type != "message" { out += Array("event: \(type)\n".utf8) }
+        var data = data
+        data.withUTF8 { bytes in
+            forEachLine(bytes) { line in
+                out += "data: ".utf8
+                out += line
+                out.append(0x0A)
+            }
+        }
+        out.append(0x0A)
+        return out
+    }
+
+    /// `retry: MS` sent at the start of every stream.
+    public static func retry(milliseconds: Int) -> [UInt8] { Array("retry: \(milliseconds)\n\n".utf8) }
+
+    /// A comment line: keeps proxies and clients from timing out an idle stream.
+    public static let heartbeat: [UInt8] = Array(":\n\n".utf8)
+
+    // MARK: - sizes and writing
+
+    static func blockSize(id: Int, type: Int?, data: UnsafeBufferPointer<UInt8>) -> Int {
+        var size = 4 + id + 1  // "id: " ID "\n"
+        if let type { size += 7 + type + 1 }
+        forEachLine(data) { line in size += 6 + line.count + 1 }
+        return size + 1
+    }
+
+    /// Calls `body` for each line of `data`, split at LF, CRLF or a lone CR.
+    /// Empty data is one empty line, so the event still carries `data:`.
+    @inline(__always)
+    static func forEachLine(_ data: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var start = 0
+        var i = 0
+        let n = data.count
+        while i < n {
+            let b = data[i]
+            if b == 0x0A || b == 0x0D {
+                body(UnsafeBufferPointer(rebasing: data[start..<i]))
+                if b == 0x0D && i + 1 < n && data[i + 1] == 0x0A { i += 1 }
+                start = i + 1
+            }
+            i += 1
+        }
+        body(UnsafeBufferPointer(rebasing: data[start..<n]))
+    }
+
+    static func hexDigits(_ value: Int) -> Int {
+        var digits = 1
+        var v = value >> 4
+        while v > 0 {
+            digits += 1
+            v >>= 4
+        }
+        return digits
+    }
+
+    struct Writer {
+        let out: UnsafeMutableRawBufferPointer
+        var offset = 0
+        init(_ out: UnsafeMutableRawBufferPointer) { self.out = out }
+
+        mutating func byte(_ b: UInt8) {
+            out[offset] = b
+            offset += 1
+        }
+        mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
+            guard let base = b.baseAddress, b.count > 0 else { return }
+            (out.baseAddress! + offset).copyMemory(from: base, byteCount: b.count)
+            offset += b.count
+        }
+        mutating func ascii(_ s: StaticString) {
+            bytes(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        }
+        mutating func hex(_ value: Int) {
+            let digits = EventEncoder.hexDigits(value)
+            for k in 0..<digits {
+                let nibble = (value >> (4 * (digits - 1 - k))) & 0xF
+                byte(UInt8(nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10))
+            }
+        }
+        mutating func dataLines(_ data: UnsafeBufferPointer<UInt8>) {
+            EventEncoder.forEachLine(data) { line in
+                ascii("data: ")
+                bytes(line)
+                byte(0x0A)
+            }
+        }
+    }
+}
