@@ -1,1 +1,90 @@
-print("todo")
+import Glibc
+
+// sse-bench: fan-out load for an SSE server on loopback. See Benchmarks/README.md.
+
+let usage = """
+    usage: sse-bench SCENARIO --sub URL [--pub URL] [--server-pid PID] [--server NAME] [options]
+           sse-bench ingest --sub URL --fifo PATH [--lines N] [--server-pid PID]
+           sse-bench compare A.jsonl B.jsonl [--names A,B]
+      SCENARIO: S1 (1,000 subs, 100 ev/s, 20 s)  S2 (10,000 subs, 10 ev/s, 20 s)
+                S3 (1 sub, publish as fast as possible, 10 s)  S4 (15,000 idle subs: memory)
+                smoke (50 subs, 100 events, exits 1 unless all delivered)  run (custom)
+      URL: http://127.0.0.1:PORT/path, `{ch}` replaced by a fresh channel name per run
+      options: --subscribers N --rate EV_PER_S (0 = max) --duration S --scale F --events N
+               --publishers N --workers N --event-bytes N --drain S --connect-timeout S
+               --max-pending N --idle --json-out FILE (append the JSON line)
+    """
+
+func writeErr(_ s: String) {
+    var bytes = Array((s + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { Sockets.writeAll(2, UnsafeRawBufferPointer($0)) }
+}
+
+func appendLine(_ line: String, to path: String) throws(BenchError) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw .system("open(\(path))", errno) }
+    defer { close(fd) }
+    var bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { Sockets.writeAll(fd, UnsafeRawBufferPointer($0)) }
+}
+
+func publish(_ report: Report, _ options: Options) throws(BenchError) {
+    print(report.table)
+    print(report.jsonLine)
+    if let path = options.string("json-out") { try appendLine(report.jsonLine, to: path) }
+}
+
+func main() -> Int32 {
+    let args = CommandLine.arguments
+    guard args.count >= 2, args[1] != "--help", args[1] != "-h" else {
+        print(usage)
+        return args.count >= 2 ? 0 : 2
+    }
+    // Writes to a socket the server reset must fail with EPIPE, not kill the bench.
+    signal(SIGPIPE, SIG_IGN)
+    _ = Sockets.raiseFileLimit()
+    do {
+        let o = try Options(args.dropFirst(2))
+        switch args[1] {
+        case "worker":
+            guard let url = o.string("url"), let count = try o.int("count") else { throw BenchError.usage("worker --url U --count N") }
+            let worker = try SubscriberWorker(.init(
+                target: try Target(url, channel: "-"), count: count, sourceBase: try o.int("source-base") ?? 0,
+                maxPending: try o.int("max-pending") ?? 200,
+                connectTimeoutMs: Int64(try o.int("connect-timeout-ms") ?? 60_000),
+                hardDeadlineMs: Int64(try o.int("hard-deadline-ms") ?? 120_000)))
+            try worker.run()
+            return 0
+        case "ingest":
+            var s = IngestRun.Settings()
+            guard let url = o.string("sub"), let fifo = o.string("fifo") else { throw BenchError.usage("ingest --sub URL --fifo PATH") }
+            s.subscribeURL = url
+            s.fifo = fifo
+            s.server = o.string("server") ?? "sse-serve"
+            if let v = try o.int("lines") { s.lines = v }
+            if let v = try o.int("server-pid") { s.serverPid = Int32(v) }
+            if let v = try o.double("timeout") { s.timeout = v }
+            let report = try IngestRun(settings: s).run()
+            try publish(report, o)
+            return report.jsonLine.contains("\"ok\":true") ? 0 : 1
+        case "compare":
+            guard o.positional.count == 2 else { throw BenchError.usage("compare A.jsonl B.jsonl [--names A,B]") }
+            let names = (o.string("names") ?? "A,B").split(separator: ",").map(String.init)
+            print(Compare.table(try Compare.load(o.positional[0]), try Compare.load(o.positional[1]),
+                                nameA: names.first ?? "A", nameB: names.count > 1 ? names[1] : "B"))
+            return 0
+        default:
+            let settings = try Scenarios.settings(args[1], o)
+            let report = try FanOutRun(settings).run()
+            try publish(report, o)
+            // The smoke run is a CI check: it fails unless every event reached every subscriber.
+            if settings.scenario == "smoke" && !report.jsonLine.contains("\"ok\":true") { return 1 }
+            return 0
+        }
+    } catch {
+        writeErr("sse-bench: \(error)")
+        return 2
+    }
+}
+
+exit(main())

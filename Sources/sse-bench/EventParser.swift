@@ -1,0 +1,140 @@
+/// An incremental, allocation-free `text/event-stream` parser that recognises the bench's own
+/// payload. Lines end at LF, CRLF or CR (WHATWG); a blank line dispatches the event if it had a
+/// `data` field. The first `data` line of the form `{"t":NANOS,"seq":N…` gives the event's publish
+/// time and sequence number; any other event is counted as foreign. Comments, `id:`, `event:` and
+/// `retry:` lines are skipped.
+struct EventParser {
+    /// What a dispatched event carried.
+    struct Stamp {
+        var publishedAt: Int64
+        var seq: Int64
+    }
+
+    private enum Line: UInt8 { case start, fieldName, dataValue, skip }
+    private enum Value: UInt8 { case optionalSpace, prefixT, digitsT, prefixSeq, digitsSeq, matched, foreign }
+
+    private var line = Line.start
+    private var value = Value.optionalSpace
+    private var column = 0  // position inside "data:" or inside a literal of the payload
+    private var afterCR = false
+    private var hasData = false
+    private var stamped = false
+    private var t: Int64 = 0
+    private var seq: Int64 = 0
+    private var current = Stamp(publishedAt: 0, seq: 0)
+
+    private static let dataField: StaticString = "data:"
+    private static let prefixT: StaticString = "{\"t\":"
+    private static let prefixSeq: StaticString = ",\"seq\":"
+
+    /// Feeds `p[range]`; `dispatch(stamp?)` runs for each complete event (nil: not the bench's payload).
+    @inline(__always)
+    mutating func feed(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, _ dispatch: (Stamp?) -> Void) {
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i < end {
+            let b = p[i]
+            i += 1
+            if afterCR {
+                afterCR = false
+                if b == 0x0A { continue }
+            }
+            if b == 0x0A || b == 0x0D {
+                afterCR = b == 0x0D
+                endOfLine(dispatch)
+                continue
+            }
+            switch line {
+            case .start:
+                if b == 0x64 {  // 'd'
+                    line = .fieldName
+                    column = 1
+                } else {
+                    line = .skip
+                }
+            case .fieldName:
+                if b == Self.dataField.utf8Start[column] {
+                    column += 1
+                    if column == 5 {
+                        line = .dataValue
+                        value = .optionalSpace
+                        column = 0
+                    }
+                } else {
+                    line = .skip
+                }
+            case .dataValue:
+                valueByte(b)
+            case .skip:
+                // The rest of a line we do not care about: jump straight to its end.
+                while i < end && p[i] != 0x0A && p[i] != 0x0D { i += 1 }
+            }
+        }
+    }
+
+    @inline(__always)
+    private mutating func valueByte(_ b: UInt8) {
+        switch value {
+        case .optionalSpace:
+            value = .prefixT
+            column = 0
+            if b == 0x20 { return }
+            valueByte(b)
+        case .prefixT:
+            if b == Self.prefixT.utf8Start[column] {
+                column += 1
+                if column == 5 { value = .digitsT; t = 0 }
+            } else {
+                value = .foreign
+            }
+        case .digitsT:
+            if b >= 0x30 && b <= 0x39 {
+                t = t &* 10 &+ Int64(b - 0x30)
+            } else if b == 0x2C {  // ','
+                value = .prefixSeq
+                column = 1
+            } else {
+                value = .foreign
+            }
+        case .prefixSeq:
+            if b == Self.prefixSeq.utf8Start[column] {
+                column += 1
+                if column == 7 { value = .digitsSeq; seq = 0; column = 0 }
+            } else {
+                value = .foreign
+            }
+        case .digitsSeq:
+            if b >= 0x30 && b <= 0x39 {
+                seq = seq &* 10 &+ Int64(b - 0x30)
+                column += 1
+            } else {
+                value = column > 0 ? .matched : .foreign
+            }
+        case .matched, .foreign:
+            break
+        }
+    }
+
+    @inline(__always)
+    private mutating func endOfLine(_ dispatch: (Stamp?) -> Void) {
+        switch line {
+        case .start:
+            // A blank line ends the event; one without any data line dispatches nothing.
+            if hasData { dispatch(stamped ? current : nil) }
+            hasData = false
+            stamped = false
+        case .fieldName:
+            // "data" alone on a line is a data field with an empty value.
+            if column == 4 { hasData = true }
+        case .dataValue:
+            hasData = true
+            if !stamped && (value == .matched || (value == .digitsSeq && column > 0)) {
+                stamped = true
+                current = Stamp(publishedAt: t, seq: seq)
+            }
+        case .skip:
+            break
+        }
+        line = .start
+    }
+}
