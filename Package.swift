@@ -21,13 +21,15 @@ let package = Package(
         // Event sources: ticker, tail, stdin, exec.
         .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim"]),
         // The server: connections, routing, handlers, static files, metrics, options.
-        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Feeds", "CShim"]),
-        .executableTarget(name: "sse-serve", dependencies: ["Server"]),
+        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "CShim"]),
+        // Command line → configuration, server and sources wired together; used by main and the tests.
+        .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor"]),
+        .executableTarget(name: "sse-serve", dependencies: ["App"]),
         .executableTarget(name: "sse-bench", dependencies: ["Reactor", "CShim"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
-        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "HTTP", "EventStream", "Reactor"]),
+        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
     ]
 )

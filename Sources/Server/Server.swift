@@ -1,1 +1,85 @@
+import Dispatch
+import EventStream
+import Foundation
+import Reactor
 
+/// The HTTP server: binds, runs one event loop per thread, and stops cleanly.
+public final class Server: @unchecked Sendable {
+    public let configuration: ServerConfiguration
+    public let hub: Hub
+    let context: ServerContext
+    private let logger: Logger
+    private var loops: [LoopContext] = []
+    private var listenerFD: Int32 = -1
+    private let exited = DispatchSemaphore(value: 0)
+    private let drained = DispatchSemaphore(value: 0)
+    /// The port actually bound (the real one when configured with 0).
+    public private(set) var port = 0
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        hub = Hub(bufferSize: configuration.bufferSize, groupCount: max(1, min(configuration.loopCount, 64)))
+        var files: StaticFiles? = nil
+        if let directory = configuration.publicDirectory {
+            files = StaticFiles(directory: directory)
+            if files == nil { logger.warning("--public \(directory): no such folder; serving no static files") }
+        }
+        context = ServerContext(configuration: configuration, hub: hub, logger: logger, staticFiles: files)
+    }
+
+    /// `http://HOST:PORT` as a client would type it.
+    public var url: String {
+        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        return "http://\(host):\(port)"
+    }
+
+    /// Binds the socket and starts the loops; returns once it accepts connections.
+    public func start() throws(SystemError) {
+        let (fd, boundPort) = try Socket.listen(host: configuration.host, port: configuration.port)
+        listenerFD = fd
+        port = boundPort
+        for index in 0..<hub.groupCount {
+            let loop = try EventLoop(index: index)
+            let loopContext = LoopContext(loop: loop, group: hub.group(index), server: context)
+            loopContext.onDrained = { [drained] in drained.signal() }
+            try loopContext.listen(on: fd)
+            loops.append(loopContext)
+        }
+        for loopContext in loops {
+            let thread = Thread { [exited] in
+                loopContext.loop.run()
+                exited.signal()
+            }
+            thread.name = "loop-\(loopContext.loop.index)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Stops accepting, refuses publishing, delivers every event already accepted,
+    /// ends each stream with its final chunk, and returns once all connections are
+    /// closed or `grace` seconds have passed.
+    public func shutdown(grace: Double = 3) {
+        guard !context.stopping.exchange(true, ordering: .relaxed) else { return }
+        hub.close()
+        for loopContext in loops {
+            loopContext.loop.execute { loopContext.beginShutdown() }
+        }
+        let deadline = DispatchTime.now() + grace
+        var drainedCount = 0
+        while drainedCount < loops.count, drained.wait(timeout: deadline) == .success { drainedCount += 1 }
+        if drainedCount < loops.count { logger.info("closing \(context.metrics.connections.load(ordering: .relaxed)) connections that did not finish in time") }
+        for loopContext in loops {
+            loopContext.loop.execute {
+                loopContext.closeAll()
+                loopContext.loop.stop()
+            }
+        }
+        for _ in loops { _ = exited.wait(timeout: .now() + 2) }
+        if listenerFD >= 0 {
+            Socket.close(listenerFD)
+            listenerFD = -1
+        }
+    }
+}

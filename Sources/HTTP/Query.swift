@@ -1,0 +1,37 @@
+/// Percent-decoding and `application/x-www-form-urlencoded` query strings.
+public enum Query {
+    /// Decodes `%XX` escapes (and `+` as space when `plusAsSpace`); nil for a
+    /// malformed escape or a result that is not UTF-8.
+    public static func percentDecode<S: StringProtocol>(_ text: S, plusAsSpace: Bool = false) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var it = text.utf8.makeIterator()
+        while let b = it.next() {
+            if b == 0x25 {
+                guard let h = it.next(), let l = it.next(), let hv = RequestParser.hexValue(h),
+                    let lv = RequestParser.hexValue(l)
+                else { return nil }
+                out.append(hv << 4 | lv)
+            } else if b == 0x2B && plusAsSpace {
+                out.append(0x20)
+            } else {
+                out.append(b)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    /// The query's `name=value` pairs in order, decoded; nil when any is malformed.
+    public static func parse<S: StringProtocol>(_ query: S?) -> [(name: String, value: String)]? {
+        guard let query, !query.isEmpty else { return [] }
+        var pairs: [(name: String, value: String)] = []
+        for part in query.split(separator: "&") where !part.isEmpty {
+            let nameEnd = part.firstIndex(of: "=") ?? part.endIndex
+            guard let name = percentDecode(part[..<nameEnd], plusAsSpace: true) else { return nil }
+            let rawValue = nameEnd == part.endIndex ? "" : String(part[part.index(after: nameEnd)...])
+            guard let value = percentDecode(rawValue, plusAsSpace: true) else { return nil }
+            pairs.append((name, value))
+        }
+        return pairs
+    }
+}

@@ -1,0 +1,80 @@
+/// The request line and header fields of one HTTP/1.x request.
+public struct RequestHead: Sendable, Equatable {
+    public var method: String
+    /// The request target as sent (`/events/a?lastEventId=3`).
+    public var target: String
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    public var minorVersion: Int
+    /// Field names as sent, in order; look them up with `header(_:)`.
+    public var headers: [(name: String, value: String)]
+
+    public init(method: String, target: String, minorVersion: Int = 1, headers: [(name: String, value: String)] = []) {
+        self.method = method
+        self.target = target
+        self.minorVersion = minorVersion
+        self.headers = headers
+    }
+
+    public static func == (a: RequestHead, b: RequestHead) -> Bool {
+        a.method == b.method && a.target == b.target && a.minorVersion == b.minorVersion
+            && a.headers.map(\.name) == b.headers.map(\.name) && a.headers.map(\.value) == b.headers.map(\.value)
+    }
+
+    /// The first value of the field `name` (case-insensitive).
+    public func header(_ name: String) -> String? {
+        for field in headers where field.name.utf8.count == name.utf8.count && field.name.lowercased() == name.lowercased() {
+            return field.value
+        }
+        return nil
+    }
+
+    /// Every value of the field `name`, for list fields such as `Connection`.
+    public func headerValues(_ name: String) -> [String] {
+        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+    }
+
+    /// The path part of the target, before `?`, still percent-encoded.
+    public var rawPath: Substring {
+        target.firstIndex(of: "?").map { target[..<$0] } ?? target[...]
+    }
+
+    /// The query part of the target, after `?`.
+    public var rawQuery: Substring? {
+        target.firstIndex(of: "?").map { target[target.index(after: $0)...] }
+    }
+
+    /// True when the connection stays open after the response (HTTP/1.1 default,
+    /// HTTP/1.0 only with `Connection: keep-alive`).
+    public var keepAlive: Bool {
+        let tokens = headerValues("Connection").flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingSpaces().lowercased() }
+        if tokens.contains("close") { return false }
+        return minorVersion >= 1 || tokens.contains("keep-alive")
+    }
+
+    /// True when the client accepts `coding` (e.g. gzip) with a non-zero q.
+    public func accepts(encoding coding: String) -> Bool {
+        guard let value = header("Accept-Encoding") else { return false }
+        for part in value.split(separator: ",") {
+            let pieces = part.split(separator: ";")
+            guard let name = pieces.first?.trimmingSpaces().lowercased(), name == coding || name == "*" else { continue }
+            if let q = pieces.dropFirst().first(where: { $0.trimmingSpaces().hasPrefix("q=") }),
+                let weight = Double(q.trimmingSpaces().dropFirst(2)), weight == 0
+            {
+                return false
+            }
+            return true
+        }
+        return false
+    }
+}
+
+extension StringProtocol {
+    /// The text without leading and trailing spaces and tabs.
+    public func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,73 @@
+/// An HTTP response head and (optional) body, serialised in one piece.
+public struct Response: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A short text answer, as for errors: `text/plain`, the message and a newline.
+    public static func text(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> Response {
+        Response(
+            status: status, headers: [("Content-Type", "text/plain; charset=utf-8")] + headers,
+            body: Array((message + "\n").utf8))
+    }
+
+    public static func json(_ status: Int, _ json: String, headers: [(name: String, value: String)] = []) -> Response {
+        Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array((json + "\n").utf8))
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    /// The bytes on the wire. `Content-Length` is added unless a framing header is
+    /// set; `headOnly` leaves the body out (HEAD, 304) but keeps its length.
+    public func serialized(minorVersion: Int = 1, keepAlive: Bool, headOnly: Bool = false) -> [UInt8] {
+        var text = "HTTP/1.\(minorVersion >= 1 ? 1 : 0) \(status) \(Status.reason(status))\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        if header("Content-Length") == nil && header("Transfer-Encoding") == nil && status != 304 && status >= 200 {
+            text += "Content-Length: \(body.count)\r\n"
+        }
+        if !keepAlive {
+            text += "Connection: close\r\n"
+        } else if minorVersion == 0 {
+            text += "Connection: keep-alive\r\n"
+        }
+        text += "\r\n"
+        var bytes = Array(text.utf8)
+        if !headOnly && status != 304 { bytes += body }
+        return bytes
+    }
+}
+
+/// Reason phrases for the statuses the server sends.
+public enum Status {
+    public static func reason(_ code: Int) -> String {
+        switch code {
+        case 200: return "OK"
+        case 204: return "No Content"
+        case 206: return "Partial Content"
+        case 301: return "Moved Permanently"
+        case 304: return "Not Modified"
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 408: return "Request Timeout"
+        case 413: return "Content Too Large"
+        case 415: return "Unsupported Media Type"
+        case 431: return "Request Header Fields Too Large"
+        case 500: return "Internal Server Error"
+        case 501: return "Not Implemented"
+        case 503: return "Service Unavailable"
+        case 505: return "HTTP Version Not Supported"
+        default: return "Status \(code)"
+        }
+    }
+}

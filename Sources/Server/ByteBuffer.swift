@@ -1,0 +1,82 @@
+import Glibc
+
+/// A growable byte queue for one connection's input or output: append at the
+/// back, consume from the front, no copying until it compacts.
+final class ByteBuffer {
+    private var storage: UnsafeMutableRawPointer
+    private(set) var capacity: Int
+    private var readIndex = 0
+    private var writeIndex = 0
+
+    init(capacity: Int = 0) {
+        self.capacity = capacity
+        storage = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1), alignment: 16)
+    }
+
+    deinit { storage.deallocate() }
+
+    var count: Int { writeIndex - readIndex }
+    var isEmpty: Bool { readIndex == writeIndex }
+
+    var readable: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: storage + readIndex, count: writeIndex - readIndex)
+    }
+
+    /// Space at the back for at least `minimum` bytes, for a read(2) to fill;
+    /// follow with `didWrite`.
+    func writableSpace(minimum: Int) -> UnsafeMutableRawBufferPointer {
+        reserve(minimum)
+        return UnsafeMutableRawBufferPointer(start: storage + writeIndex, count: capacity - writeIndex)
+    }
+
+    func didWrite(_ n: Int) { writeIndex += n }
+
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (storage + writeIndex).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        writeIndex += bytes.count
+    }
+
+    func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
+
+    func consume(_ n: Int) {
+        readIndex += n
+        if readIndex == writeIndex {
+            readIndex = 0
+            writeIndex = 0
+        }
+    }
+
+    func clear() {
+        readIndex = 0
+        writeIndex = 0
+    }
+
+    /// Gives memory back after a large burst, so idle connections stay small.
+    func shrinkIfIdle(limit: Int = 64 * 1024) {
+        guard isEmpty, capacity > limit else { return }
+        storage.deallocate()
+        capacity = 0
+        storage = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 16)
+    }
+
+    private func reserve(_ extra: Int) {
+        if capacity - writeIndex >= extra { return }
+        let live = writeIndex - readIndex
+        if readIndex > 0 && capacity - live >= extra && live <= capacity / 2 {
+            // Compact: move the live bytes to the front.
+            storage.copyMemory(from: storage + readIndex, byteCount: live)
+        } else {
+            var newCapacity = max(capacity, 512)
+            while newCapacity - live < extra { newCapacity *= 2 }
+            let bigger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+            bigger.copyMemory(from: storage + readIndex, byteCount: live)
+            storage.deallocate()
+            storage = bigger
+            capacity = newCapacity
+        }
+        readIndex = 0
+        writeIndex = live
+    }
+}

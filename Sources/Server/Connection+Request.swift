@@ -1,0 +1,146 @@
+import EventStream
+import Glibc
+import HTTP
+import Reactor
+
+/// Answering requests: the route's handler, and responses on the wire.
+extension Connection {
+    func received(_ head: RequestHead) {
+        self.head = head
+        phase = .readingBody
+        discardedBody = 0
+        keepAlive = head.keepAlive && !server.isStopping
+        if overCapacity {
+            refuseOverCapacity(head)
+            return
+        }
+        let route = Router.route(head)
+        self.route = route
+        switch route {
+        case .failure(let status, let message, let allow):
+            if Self.hasBody(head) {
+                respond(.text(status, message, headers: allow.map { [("Allow", $0)] } ?? []), closing: true)
+            }
+        case .publish(let channel, let eventType, let format):
+            startPublish(head, channel: channel, eventType: eventType, format: format)
+        default:
+            break
+        }
+    }
+
+    func received(body bytes: UnsafeRawBufferPointer) {
+        if let publishBody {
+            if let refusal = publishBody.consume(bytes) { respond(refusal, closing: true) }
+            return
+        }
+        discardedBody += bytes.count
+        if discardedBody > server.configuration.maxBody {
+            respond(.text(413, "request body over \(server.configuration.maxBody) bytes"), closing: true)
+        }
+    }
+
+    func requestEnded() {
+        guard let head, let route else { return }
+        phase = .awaitingHead
+        phaseSince = Clock.monotonicNanos()
+        self.route = nil
+        switch route {
+        case .stream(let channels, let lastEventID):
+            startStream(head, channels: channels, lastEventID: lastEventID)
+        case .publish:
+            guard let body = publishBody else { return }
+            publishBody = nil
+            respond(body.finish())
+        case .preflight:
+            var headers: [(name: String, value: String)] = [("Allow", Router.streamMethods)]
+            if !server.corsHeaders(for: head).isEmpty {
+                headers += [
+                    ("Access-Control-Allow-Methods", Router.streamMethods),
+                    ("Access-Control-Allow-Headers", head.header("Access-Control-Request-Headers") ?? "Content-Type, Authorization, Last-Event-ID"),
+                    ("Access-Control-Max-Age", "86400"),
+                ]
+            }
+            respond(Response(status: 204, headers: headers))
+        case .health:
+            respond(.text(200, "ok"))
+        case .metrics:
+            respond(Response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Array(MetricsReport.render(server).utf8)))
+        case .channels:
+            respond(.json(200, MetricsReport.channelsJSON(server.hub)))
+        case .file(let path):
+            if let files = server.staticFiles {
+                respond(files.response(for: path, head: head))
+            } else {
+                respond(.text(404, "not found"))
+            }
+        case .failure(let status, let message, let allow):
+            respond(.text(status, message, headers: allow.map { [("Allow", $0)] } ?? []))
+        }
+    }
+
+    /// Queues `response` and writes it; with `closing` (or no keep-alive) the
+    /// connection closes once it is out.
+    func respond(_ response: Response, closing: Bool = false) {
+        guard let head else { return }
+        var response = response
+        response.headers += server.corsHeaders(for: head)
+        let close = closing || !keepAlive || server.isStopping
+        if closing {
+            // Whatever else the client sent on this connection is not read.
+            phase = .awaitingHead
+            publishBody = nil
+        }
+        outbox.append(response.serialized(minorVersion: head.minorVersion, keepAlive: !close, headOnly: head.method == "HEAD"))
+        if close { closeWhenFlushed = true }
+        flush()
+    }
+
+    static func hasBody(_ head: RequestHead) -> Bool {
+        if head.header("Transfer-Encoding") != nil { return true }
+        if let length = head.header("Content-Length"), length.trimmingSpaces() != "0" { return true }
+        return false
+    }
+
+    /// Over `--max-clients`: EventSource gets a 200 with a jittered `retry:` and a
+    /// close (it would give up for good on a 503); everyone else gets a 503.
+    private func refuseOverCapacity(_ head: RequestHead) {
+        server.metrics.rejectedConnections.add(1, ordering: .relaxed)
+        let wantsStream = head.header("Accept")?.contains("text/event-stream") == true
+        if wantsStream, case .stream = Router.route(head) {
+            let retry = server.configuration.retryMilliseconds + Int.random(in: 0...max(1000, server.configuration.retryMilliseconds))
+            respond(
+                Response(
+                    status: 200,
+                    headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")],
+                    body: EventEncoder.retry(milliseconds: retry)),
+                closing: true)
+        } else {
+            respond(.text(503, "too many clients; try again shortly", headers: [("Retry-After", "5")]), closing: true)
+        }
+    }
+
+    // MARK: - publishing
+
+    private func startPublish(_ head: RequestHead, channel: String, eventType: String, format: RecordFormat?) {
+        guard server.isAuthorized(head) else {
+            respond(.text(401, "publishing needs Authorization: Bearer TOKEN", headers: [("WWW-Authenticate", "Bearer")]), closing: true)
+            return
+        }
+        guard !server.hub.isClosed else {
+            respond(.text(503, PublishError.shuttingDown.description, headers: [("Retry-After", "5")]), closing: true)
+            return
+        }
+        let maxBody = server.configuration.maxBody
+        if format == nil, let text = head.header("Content-Length"), let length = Int(text.trimmingSpaces()), length > maxBody {
+            respond(.text(413, "request body over \(maxBody) bytes"), closing: true)
+            return
+        }
+        publishBody = PublishBody(
+            hub: server.hub, logger: server.logger, channel: channel, eventType: eventType,
+            contentType: head.header("Content-Type"), format: format, maxBody: maxBody)
+        if head.minorVersion >= 1, head.header("Expect")?.lowercased() == "100-continue" {
+            outbox.append(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            flush()
+        }
+    }
+}

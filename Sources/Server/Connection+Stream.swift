@@ -1,0 +1,183 @@
+import CShim
+import EventStream
+import Glibc
+import HTTP
+import Reactor
+
+/// Being a subscriber: the stream's head, and writing events from the shared windows.
+extension Connection {
+    func startStream(_ head: RequestHead, channels: [String], lastEventID: String?) {
+        let gzipped = server.configuration.gzip && head.accepts(encoding: "gzip")
+        let chunked = head.minorVersion >= 1
+        var lines = "HTTP/1.\(chunked ? 1 : 0) 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
+        if chunked { lines += "Transfer-Encoding: chunked\r\n" } else { lines += "Connection: close\r\n" }
+        if gzipped { lines += "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" }
+        for (name, value) in server.corsHeaders(for: head) { lines += "\(name): \(value)\r\n" }
+        lines += "\r\n"
+        outbox.append(Array(lines.utf8))
+        if head.method == "HEAD" {
+            // A HEAD gets the stream's head and nothing more.
+            if !chunked || !keepAlive { closeWhenFlushed = true }
+            flush()
+            return
+        }
+        if server.isStopping {
+            closeWhenFlushed = true
+        }
+        let after = lastEventID.flatMap { EventID(parsing: $0.trimmingSpaces()) }
+        let result = server.hub.subscribe(context.group, to: channels, after: after)
+        let state = StreamState(windows: result.windows, cursors: result.cursors, chunked: chunked, gzip: gzipped ? GzipEncoder(level: 1, windowBits: 12, memoryLevel: 4) : nil)
+        for i in result.windows.indices {
+            state.slots[i] = context.subscribe(self, window: result.windows[i])
+        }
+        stream = state
+        phase = .streaming
+        server.metrics.subscribers.add(1, ordering: .relaxed)
+        inbox.clear()
+        appendStreamBytes(server.retryBytes)
+        if let gap = result.gap {
+            appendStreamBytes(EventEncoder.block(type: "sse-gap", data: gap))
+        }
+        if server.isStopping { state.finishing = true }
+        context.markPending(self)
+    }
+
+    /// Bytes that are this stream's own (retry, notices, heartbeats), framed and
+    /// compressed as the stream is. Only between events: never while an event
+    /// is half written.
+    func appendStreamBytes(_ bytes: [UInt8]) {
+        guard let stream else { return }
+        if let gzip = stream.gzip {
+            appendChunk(gzip.compress(bytes), chunked: stream.chunked)
+        } else {
+            appendChunk(bytes, chunked: stream.chunked)
+        }
+    }
+
+    private func appendChunk(_ bytes: [UInt8], chunked: Bool) {
+        guard !bytes.isEmpty else { return }
+        if chunked { outbox.append(Array((String(bytes.count, radix: 16) + "\r\n").utf8)) }
+        outbox.append(bytes)
+        if chunked { outbox.append([0x0D, 0x0A]) }
+    }
+
+    private func appendChunk(_ bytes: UnsafeRawBufferPointer, chunked: Bool) {
+        guard !bytes.isEmpty else { return }
+        if chunked { outbox.append(Array((String(bytes.count, radix: 16) + "\r\n").utf8)) }
+        outbox.append(bytes)
+        if chunked { outbox.append([0x0D, 0x0A]) }
+    }
+
+    func heartbeatIfIdle(now: UInt64, interval: UInt64) {
+        guard let stream, now &- stream.lastWrite >= interval, !isWriteBlocked, outbox.isEmpty, stream.isCaughtUp else { return }
+        appendStreamBytes(EventEncoder.heartbeat)
+        stream.lastWrite = now
+        context.markPending(self)
+    }
+
+    /// Writes events from the windows: the stream's own bytes first, then as many
+    /// pending events as fit in one `writev`, pointing straight at the shared bytes.
+    func flushStream() {
+        guard let stream else { return }
+        if stream.hasFallenBehind {
+            server.metrics.droppedSubscribers.add(1, ordering: .relaxed)
+            server.logger.debug("subscriber on fd \(fd) fell behind the buffer: disconnected")
+            close(reset: true)
+            return
+        }
+        while !isClosed {
+            if !outbox.isEmpty {
+                guard writeOutbox() else { return }
+                stream.lastWrite = Clock.monotonicNanos()
+            }
+            let wrote: Bool
+            if let gzip = stream.gzip {
+                wrote = compressPending(stream, gzip)
+            } else {
+                switch writePending(stream) {
+                case .blocked: return
+                case .wrote: wrote = true
+                case .nothing: wrote = false
+                }
+            }
+            if wrote { continue }
+            if stream.finishing && !stream.finalQueued {
+                stream.finalQueued = true
+                if let gzip = stream.gzip {
+                    appendChunk(gzip.compress([UInt8](), finish: true), chunked: stream.chunked)
+                }
+                if stream.chunked { outbox.append(Array("0\r\n\r\n".utf8)) }
+                closeWhenFlushed = true
+                continue
+            }
+            break
+        }
+        if !isClosed && closeWhenFlushed && outbox.isEmpty { close() }
+    }
+
+    private enum WriteOutcome { case nothing, wrote, blocked }
+
+    /// One writev of pending events; advances cursors by what the kernel took.
+    private func writePending(_ stream: StreamState) -> WriteOutcome {
+        let vectors = context.vectors
+        for i in stream.cursors.indices { stream.scratch[i] = stream.cursors[i] }
+        var count = 0
+        var total = 0
+        while count < LoopContext.maxVectors && total < 1 << 20, let w = stream.next(after: stream.scratch) {
+            let event = stream.windows[w].event(at: stream.scratch[w])
+            var base = event.bytes.baseAddress!
+            var length = event.bytes.count
+            if !stream.chunked {
+                base += event.bodyOffset
+                length = event.bodyCount
+            }
+            if count == 0 {
+                base += stream.partial
+                length -= stream.partial
+            }
+            vectors[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: length)
+            stream.scratch[w] += 1
+            count += 1
+            total += length
+        }
+        guard count > 0 else { return .nothing }
+        switch Socket.writev(fd, vectors, count: count) {
+        case .processed(var written):
+            stream.lastWrite = Clock.monotonicNanos()
+            for k in 0..<count {
+                let length = vectors[k].iov_len
+                guard let w = stream.next(after: stream.cursors) else { break }
+                if written >= length {
+                    written -= length
+                    stream.cursors[w] += 1
+                    stream.partial = 0
+                    context.delivered += 1
+                } else {
+                    stream.partial = (k == 0 ? stream.partial : 0) + written
+                    blockOnWrite()
+                    return .blocked
+                }
+            }
+            return .wrote
+        case .wouldBlock:
+            blockOnWrite()
+            return .blocked
+        case .failed, .endOfFile:
+            close()
+            return .blocked
+        }
+    }
+
+    /// Compresses pending events into the outbox (a bounded amount at a time).
+    private func compressPending(_ stream: StreamState, _ gzip: GzipEncoder) -> Bool {
+        var any = false
+        while outbox.count < 64 * 1024, let w = stream.next(after: stream.cursors) {
+            let event = stream.windows[w].event(at: stream.cursors[w])
+            appendChunk(gzip.compress(event.body), chunked: stream.chunked)
+            stream.cursors[w] += 1
+            context.delivered += 1
+            any = true
+        }
+        return any
+    }
+}

@@ -1,0 +1,259 @@
+import CShim
+import EventStream
+import Glibc
+import HTTP
+import Reactor
+
+/// One client connection on one event loop: reads requests, answers them, and
+/// when a request asks for a stream, becomes a subscriber that writes events.
+///
+/// request bytes → `RequestParser` → `Router` → the handler for the route.
+/// Touched only on its loop's thread.
+final class Connection: EventHandler {
+    enum Phase {
+        case awaitingHead
+        case readingBody
+        case streaming
+        /// Answered and shut for writing; reading what the client still sends
+        /// so the close does not reset the connection and destroy the answer.
+        case draining
+    }
+
+    let fd: Int32
+    unowned let context: LoopContext
+    var slot = -1
+    let overCapacity: Bool
+    var parser: RequestParser
+    let inbox = ByteBuffer()
+    let outbox = ByteBuffer()
+    var phase = Phase.awaitingHead
+    /// When the current phase began (monotonic ns), for the header timeout.
+    var phaseSince: UInt64
+    var lastRead: UInt64
+    var head: RequestHead?
+    var route: Route?
+    var publishBody: PublishBody?
+    var discardedBody = 0
+    var keepAlive = true
+    var closeWhenFlushed = false
+    var isPending = false
+    var isWriteBlocked = false
+    private(set) var isClosed = false
+    var readPaused = false
+    var stream: StreamState?
+
+    static let readChunk = 64 * 1024
+    /// Output owed to a client that pipelines requests without reading the answers.
+    static let maxPipelinedOutput = 256 * 1024
+
+    init(fd: Int32, context: LoopContext, overCapacity: Bool) {
+        self.fd = fd
+        self.context = context
+        self.overCapacity = overCapacity
+        parser = RequestParser(maxHeaderBytes: 16 * 1024)
+        phaseSince = Clock.monotonicNanos()
+        lastRead = phaseSince
+    }
+
+    var server: ServerContext { context.server }
+
+    // MARK: - events
+
+    func handleEvents(_ events: UInt32) {
+        if events & EPOLLOUT.rawValue != 0 {
+            isWriteBlocked = false
+            updateInterest()
+            flush()
+            if readPaused && outbox.count < Self.maxPipelinedOutput / 2 {
+                readPaused = false
+                updateInterest()
+                process()
+            }
+        }
+        guard !isClosed else { return }
+        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 && !readPaused {
+            readInput()
+        }
+    }
+
+    private func readInput() {
+        let space = inbox.writableSpace(minimum: 4096)
+        let target = UnsafeMutableRawBufferPointer(rebasing: space[0..<min(space.count, Self.readChunk)])
+        switch Socket.read(fd, into: target) {
+        case .processed(let n):
+            inbox.didWrite(n)
+            lastRead = Clock.monotonicNanos()
+            if phase == .streaming || phase == .draining {
+                inbox.clear()
+                return
+            }
+            process()
+        case .endOfFile:
+            peerClosed()
+        case .wouldBlock:
+            return
+        case .failed:
+            close()
+        }
+    }
+
+    /// The client shut its side: answer what it asked for, then close.
+    private func peerClosed() {
+        switch phase {
+        case .streaming, .draining:
+            close()
+            return
+        case .awaitingHead, .readingBody:
+            process()
+        }
+        guard !isClosed else { return }
+        if phase == .streaming || outbox.isEmpty && !isWriteBlocked {
+            close()
+        } else {
+            closeWhenFlushed = true
+            readPaused = true
+            updateInterest()
+        }
+    }
+
+    /// Parses what has arrived and acts on it, request after request.
+    func process() {
+        while !isClosed && !closeWhenFlushed && phase != .streaming && phase != .draining {
+            if outbox.count > Self.maxPipelinedOutput {
+                readPaused = true
+                updateInterest()
+                return
+            }
+            let raw = inbox.readable
+            let (consumed, output) = parser.parse(raw)
+            guard let output else {
+                inbox.consume(consumed)
+                if consumed == 0 { return }
+                continue
+            }
+            switch output {
+            case .head(let head):
+                inbox.consume(consumed)
+                received(head)
+            case .body(let range):
+                received(body: UnsafeRawBufferPointer(rebasing: raw[range]))
+                inbox.consume(consumed)
+            case .end:
+                inbox.consume(consumed)
+                requestEnded()
+            case .failure(let error):
+                inbox.clear()
+                server.logger.debug("bad request from fd \(fd): \(error)")
+                respond(.text(error.status, error.message), closing: true)
+            }
+        }
+        if phase == .streaming { inbox.clear() }
+    }
+
+    // MARK: - writing
+
+    /// Writes what is owed: the stream's events, or a response.
+    func flush() {
+        guard !isClosed, !isWriteBlocked else { return }
+        if stream != nil {
+            flushStream()
+            return
+        }
+        guard writeOutbox() else { return }
+        if closeWhenFlushed { drainAndClose() }
+    }
+
+    /// Writes the owned output bytes; false when the socket is full or the connection closed.
+    @discardableResult
+    func writeOutbox() -> Bool {
+        while !outbox.isEmpty {
+            switch Socket.write(fd, outbox.readable) {
+            case .processed(let n):
+                outbox.consume(n)
+            case .wouldBlock:
+                blockOnWrite()
+                return false
+            case .failed, .endOfFile:
+                close()
+                return false
+            }
+        }
+        outbox.shrinkIfIdle()
+        return true
+    }
+
+    func blockOnWrite() {
+        guard !isWriteBlocked else { return }
+        isWriteBlocked = true
+        updateInterest()
+    }
+
+    func updateInterest() {
+        guard !isClosed else { return }
+        var events = EPOLLRDHUP.rawValue
+        if !readPaused { events |= EPOLLIN.rawValue }
+        if isWriteBlocked { events |= EPOLLOUT.rawValue }
+        context.loop.modify(fd, events: events)
+    }
+
+    // MARK: - closing
+
+    /// Shuts our side once the answer is out and reads until the client closes,
+    /// so unread request bytes do not turn the close into a reset.
+    private func drainAndClose() {
+        guard !inbox.isEmpty || phase == .readingBody || !parser.isIdle else {
+            close()
+            return
+        }
+        Socket.shutdownWrite(fd)
+        phase = .draining
+        phaseSince = Clock.monotonicNanos()
+        inbox.clear()
+        readPaused = false
+        updateInterest()
+    }
+
+    func close(reset: Bool = false) {
+        guard !isClosed else { return }
+        isClosed = true
+        context.loop.remove(fd)
+        if let stream {
+            stream.detach(self)
+            self.stream = nil
+            server.metrics.subscribers.subtract(1, ordering: .relaxed)
+        }
+        publishBody = nil
+        if reset { Socket.reset(fd) } else { Socket.close(fd) }
+        context.remove(self)
+    }
+
+    // MARK: - timers and shutdown
+
+    func tick(now: UInt64, headerTimeout: UInt64, heartbeat: UInt64) {
+        switch phase {
+        case .awaitingHead:
+            if now &- phaseSince > headerTimeout && outbox.isEmpty { close() }
+        case .readingBody:
+            // A streaming upload may be idle for hours; any other body must keep coming.
+            if publishBody?.isStreaming != true && now &- lastRead > max(headerTimeout * 6, 60_000_000_000) { close() }
+        case .streaming:
+            if heartbeat > 0 { heartbeatIfIdle(now: now, interval: heartbeat) }
+        case .draining:
+            if now &- phaseSince > 2_000_000_000 { close() }
+        }
+    }
+
+    /// Shutdown: let the current request finish, end streams cleanly, close idle ones.
+    func finish() {
+        keepAlive = false
+        switch phase {
+        case .awaitingHead:
+            if outbox.isEmpty && !isWriteBlocked { close() } else { closeWhenFlushed = true }
+        case .readingBody, .draining:
+            break
+        case .streaming:
+            stream?.finishing = true
+            context.markPending(self)
+        }
+    }
+}

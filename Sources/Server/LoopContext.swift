@@ -1,0 +1,227 @@
+import CShim
+import EventStream
+import Glibc
+import Reactor
+
+/// Everything one event loop owns: its connections, its windows onto channels,
+/// and the list of subscribers with something to write this pass.
+///
+/// Touched only on its loop's thread.
+final class LoopContext: EventHandler, @unchecked Sendable {
+    let loop: EventLoop
+    let group: DeliveryGroup
+    let server: ServerContext
+    private(set) var connections: [Connection] = []
+    private var subscribers: [ObjectIdentifier: SubscriberList] = [:]
+    private var pending: [Connection] = []
+    private var flushing: [Connection] = []
+    private var touchedWindows: [ChannelWindow] = []
+    private var listenerFD: Int32 = -1
+    /// A descriptor held back so that, when the process runs out, one can be
+    /// freed to accept and refuse a connection instead of spinning on EMFILE.
+    private var reserveFD: Int32 = -1
+    private var lastDescriptorWarning: UInt64 = 0
+    /// Scratch space for writev: one vector per event in a write.
+    let vectors: UnsafeMutablePointer<iovec>
+    static let maxVectors = 512
+    var delivered: UInt64 = 0
+    private var stopping = false
+    /// Called once every connection is closed after `beginShutdown`.
+    var onDrained: (() -> Void)?
+
+    init(loop: EventLoop, group: DeliveryGroup, server: ServerContext) {
+        self.loop = loop
+        self.group = group
+        self.server = server
+        vectors = .allocate(capacity: Self.maxVectors)
+        reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        loop.onWake = { [unowned self] in self.deliver() }
+        loop.beforeSleep = { [unowned self] in self.flushPending() }
+        loop.onTick = { [unowned self] now in self.tick(now) }
+        group.setWake { [loop] in loop.wake() }
+    }
+
+    deinit {
+        vectors.deallocate()
+        if reserveFD >= 0 { close(reserveFD) }
+    }
+
+    // MARK: - accepting
+
+    func listen(on fd: Int32) throws(SystemError) {
+        listenerFD = fd
+        // EPOLLEXCLUSIVE: one loop is woken per new connection, not all of them.
+        try loop.add(fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, handler: self)
+    }
+
+    /// The listener is readable: accept what is waiting (a bounded batch, to stay fair).
+    func handleEvents(_ events: UInt32) {
+        for _ in 0..<64 {
+            switch Socket.accept(listenerFD) {
+            case .processed(let fd):
+                adopt(Int32(fd))
+            case .wouldBlock, .endOfFile:
+                return
+            case .failed(let error) where error == EMFILE || error == ENFILE:
+                refuseForLackOfDescriptors()
+                return
+            case .failed(let error):
+                server.logger.warning("accept: \(SystemError("accept", errno: error).description)")
+                return
+            }
+        }
+    }
+
+    private func adopt(_ fd: Int32) {
+        let count = server.metrics.connections.add(1, ordering: .relaxed).newValue
+        let connection = Connection(fd: fd, context: self, overCapacity: count > server.configuration.maxClients)
+        connection.slot = connections.count
+        connections.append(connection)
+        do {
+            try loop.add(fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue, handler: connection)
+        } catch {
+            server.logger.warning("\(error)")
+            connection.close()
+        }
+    }
+
+    private func refuseForLackOfDescriptors() {
+        let now = Clock.monotonicNanos()
+        if now - lastDescriptorWarning > 5_000_000_000 {
+            lastDescriptorWarning = now
+            server.logger.warning("out of file descriptors: refusing connections with 503 (raise the open-file limit or lower --max-clients)")
+        }
+        guard reserveFD >= 0 else { return }
+        close(reserveFD)
+        if case .processed(let fd) = Socket.accept(listenerFD) {
+            let answer = Array("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+            _ = answer.withUnsafeBytes { Socket.write(Int32(fd), $0) }
+            Socket.close(Int32(fd))
+            server.metrics.rejectedConnections.add(1, ordering: .relaxed)
+        }
+        reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    }
+
+    // MARK: - connections
+
+    func remove(_ connection: Connection) {
+        let slot = connection.slot
+        guard slot >= 0, slot < connections.count, connections[slot] === connection else { return }
+        let last = connections.removeLast()
+        if slot < connections.count {
+            connections[slot] = last
+            last.slot = slot
+        }
+        connection.slot = -1
+        server.metrics.connections.subtract(1, ordering: .relaxed)
+        if stopping && connections.isEmpty { onDrained?() }
+    }
+
+    func subscribe(_ connection: Connection, window: ChannelWindow) -> Int {
+        let key = ObjectIdentifier(window)
+        let list = subscribers[key] ?? SubscriberList()
+        subscribers[key] = list
+        list.connections.append(connection)
+        return list.connections.count - 1
+    }
+
+    /// Takes `connection` off `window`'s list; returns the connection that moved into its slot.
+    func unsubscribe(_ connection: Connection, window: ChannelWindow, slot: Int) {
+        let key = ObjectIdentifier(window)
+        guard let list = subscribers[key], slot < list.connections.count, list.connections[slot] === connection else { return }
+        let last = list.connections.removeLast()
+        if slot < list.connections.count {
+            list.connections[slot] = last
+            last.stream?.moveSlot(for: window, to: slot)
+        }
+        if list.connections.isEmpty { subscribers[key] = nil }
+        server.hub.unsubscribe(group, from: window)
+    }
+
+    func markPending(_ connection: Connection) {
+        guard !connection.isPending, !connection.isClosed else { return }
+        connection.isPending = true
+        pending.append(connection)
+    }
+
+    // MARK: - the delivery pass
+
+    /// New events on channels this loop watches: every subscriber of those
+    /// windows has something to write.
+    func deliver() {
+        let updated = server.hub.sync(group)
+        for window in updated {
+            touchedWindows.append(window)
+            guard let list = subscribers[ObjectIdentifier(window)] else { continue }
+            for connection in list.connections where !connection.isWriteBlocked {
+                markPending(connection)
+            }
+        }
+    }
+
+    /// Writes to every pending connection in one pass, then lets windows forget
+    /// what everyone has sent.
+    func flushPending() {
+        while !pending.isEmpty {
+            swap(&pending, &flushing)
+            for connection in flushing {
+                connection.isPending = false
+                connection.flush()
+            }
+            flushing.removeAll(keepingCapacity: true)
+        }
+        if !touchedWindows.isEmpty {
+            for window in touchedWindows where window.end - window.start >= 64 {
+                trim(window)
+            }
+            touchedWindows.removeAll(keepingCapacity: true)
+        }
+        if delivered > 0 {
+            server.metrics.delivered[group.index].value.add(delivered, ordering: .relaxed)
+            delivered = 0
+        }
+    }
+
+    private func trim(_ window: ChannelWindow) {
+        guard let list = subscribers[ObjectIdentifier(window)] else { return }
+        var oldest = window.end
+        for connection in list.connections {
+            if let cursor = connection.stream?.cursor(for: window), cursor < oldest { oldest = cursor }
+        }
+        window.trim(upTo: oldest)
+    }
+
+    // MARK: - timers
+
+    private func tick(_ now: UInt64) {
+        let headerTimeout = UInt64(server.configuration.headerTimeoutSeconds * 1e9)
+        let heartbeat = UInt64(server.configuration.heartbeatSeconds * 1e9)
+        var index = 0
+        while index < connections.count {
+            let connection = connections[index]
+            connection.tick(now: now, headerTimeout: headerTimeout, heartbeat: heartbeat)
+            // A connection that closed itself was swapped out of this slot.
+            if index < connections.count && connections[index] === connection { index += 1 }
+        }
+    }
+
+    // MARK: - shutdown
+
+    /// Stops accepting, hands every accepted event to its streams, then ends
+    /// each stream with its final chunk and closes idle connections.
+    func beginShutdown() {
+        stopping = true
+        if listenerFD >= 0 {
+            loop.remove(listenerFD)
+            listenerFD = -1
+        }
+        deliver()
+        for connection in connections { connection.finish() }
+        if connections.isEmpty { onDrained?() }
+    }
+
+    /// Closes whatever is still open (the grace period is over).
+    func closeAll() {
+        while let connection = connections.last { connection.close() }
+    }
+}

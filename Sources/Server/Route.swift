@@ -1,0 +1,92 @@
+import EventStream
+import HTTP
+
+/// What a request asks for, decided from its head alone.
+enum Route: Equatable {
+    /// `GET /events/{channel}` or `/events?channel=…`: a stream of these channels.
+    case stream(channels: [String], lastEventID: String?)
+    /// `POST`/`PUT /events/{channel}`.
+    case publish(channel: String, eventType: String, format: RecordFormat?)
+    /// `OPTIONS` on anything: a CORS preflight.
+    case preflight
+    case health
+    case metrics
+    case channels
+    /// A file under `--public`, by its decoded path.
+    case file(path: String)
+    case failure(status: Int, message: String, allow: String?)
+}
+
+/// Maps a request head to a `Route`: paths, methods, channel names, query parameters.
+enum Router {
+    static let streamMethods = "GET, HEAD, POST, PUT, OPTIONS"
+    static let readMethods = "GET, HEAD, OPTIONS"
+
+    static func route(_ head: RequestHead) -> Route {
+        guard let query = Query.parse(head.rawQuery) else {
+            return .failure(status: 400, message: "malformed query string", allow: nil)
+        }
+        guard head.target.hasPrefix("/") else {
+            return .failure(status: 400, message: "request target must be a path", allow: nil)
+        }
+        guard let path = Query.percentDecode(head.rawPath) else {
+            return .failure(status: 400, message: "malformed percent-encoding in path", allow: nil)
+        }
+        let method = head.method
+        if method == "OPTIONS" { return .preflight }
+        let isRead = method == "GET" || method == "HEAD"
+
+        if path == "/events" || path.hasPrefix("/events/") {
+            let name = path == "/events" ? nil : String(path.dropFirst("/events/".count))
+            switch method {
+            case "GET", "HEAD":
+                var channels: [String] = []
+                if let name { channels.append(name) }
+                for (key, value) in query where key == "channel" {
+                    for part in value.split(separator: ",", omittingEmptySubsequences: false) { channels.append(String(part)) }
+                }
+                guard !channels.isEmpty else {
+                    return .failure(status: 400, message: "name a channel: /events/{channel} or /events?channel=a&channel=b", allow: nil)
+                }
+                var seen = Set<String>()
+                channels = channels.filter { seen.insert($0).inserted }
+                if let bad = channels.first(where: { !ChannelName.isValid($0) }) {
+                    return .failure(status: 400, message: PublishError.invalidChannel(bad).description, allow: nil)
+                }
+                let lastEventID = head.header("Last-Event-ID") ?? query.last(where: { $0.name == "lastEventId" })?.value
+                return .stream(channels: channels, lastEventID: lastEventID)
+            case "POST", "PUT":
+                guard let name else {
+                    return .failure(status: 400, message: "publish to /events/{channel}", allow: nil)
+                }
+                guard ChannelName.isValid(name) else {
+                    return .failure(status: 400, message: PublishError.invalidChannel(name).description, allow: nil)
+                }
+                let type = query.last(where: { $0.name == "event" })?.value ?? "message"
+                guard Event.isValidType(type) else {
+                    return .failure(status: 400, message: PublishError.invalidEventType(type).description, allow: nil)
+                }
+                var format: RecordFormat? = nil
+                if let text = query.last(where: { $0.name == "format" })?.value {
+                    guard let f = RecordFormat(rawValue: text) else {
+                        return .failure(status: 400, message: "format must be line, sse or json", allow: nil)
+                    }
+                    format = f
+                }
+                return .publish(channel: name, eventType: type, format: format)
+            default:
+                return .failure(status: 405, message: "method \(method) not allowed here", allow: streamMethods)
+            }
+        }
+
+        guard isRead else {
+            return .failure(status: 405, message: "method \(method) not allowed here", allow: readMethods)
+        }
+        switch path {
+        case "/healthz": return .health
+        case "/metrics": return .metrics
+        case "/channels": return .channels
+        default: return .file(path: path)
+        }
+    }
+}

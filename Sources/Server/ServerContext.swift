@@ -1,0 +1,51 @@
+import EventStream
+import HTTP
+import Reactor
+import Synchronization
+
+/// What every event loop shares: the configuration, the hub, counters, the
+/// static files, and the state of shutdown.
+final class ServerContext: Sendable {
+    let configuration: ServerConfiguration
+    let hub: Hub
+    let logger: Logger
+    let metrics: ServerMetrics
+    let staticFiles: StaticFiles?
+    let retryBytes: [UInt8]
+    let stopping = Atomic<Bool>(false)
+
+    init(configuration: ServerConfiguration, hub: Hub, logger: Logger, staticFiles: StaticFiles?) {
+        self.configuration = configuration
+        self.hub = hub
+        self.logger = logger
+        self.staticFiles = staticFiles
+        metrics = ServerMetrics(loopCount: hub.groupCount)
+        retryBytes = EventEncoder.retry(milliseconds: configuration.retryMilliseconds)
+    }
+
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// CORS headers for a request from `origin`, when `--cors` allows it.
+    func corsHeaders(for head: RequestHead) -> [(name: String, value: String)] {
+        guard let allowed = configuration.corsOrigin, let origin = head.header("Origin") else { return [] }
+        if allowed == "*" { return [("Access-Control-Allow-Origin", "*")] }
+        guard origin == allowed else { return [] }
+        return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+    }
+
+    /// True when publishing needs no token, or the request carries the right one.
+    func isAuthorized(_ head: RequestHead) -> Bool {
+        guard let token = configuration.publishToken, !token.isEmpty else { return true }
+        guard let value = head.header("Authorization"), value.count > 7, value.prefix(7).lowercased() == "bearer " else {
+            return false
+        }
+        return Self.constantTimeEquals(Array(value.dropFirst(7).utf8), Array(token.utf8))
+    }
+
+    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<a.count { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,79 @@
+import EventStream
+import Reactor
+
+/// A connection's place in the channels it subscribes to: a cursor (the next
+/// sequence number to send) per channel window, and how much of the next event
+/// a short write already sent. No queue of its own: the events stay in the
+/// windows, shared by every subscriber.
+final class StreamState {
+    let windows: [ChannelWindow]
+    var cursors: [UInt64]
+    /// Where this connection sits in each window's subscriber list.
+    var slots: [Int]
+    /// Bytes of the next event already written.
+    var partial = 0
+    /// HTTP/1.1: each event is one chunk. HTTP/1.0: raw, the close ends it.
+    let chunked: Bool
+    let gzip: GzipEncoder?
+    var lastWrite: UInt64
+    /// Shutdown: send what is buffered, then the final chunk, then close.
+    var finishing = false
+    var finalQueued = false
+    /// Scratch cursors for merging several channels by id.
+    var scratch: [UInt64]
+
+    init(windows: [ChannelWindow], cursors: [UInt64], chunked: Bool, gzip: GzipEncoder?) {
+        self.windows = windows
+        self.cursors = cursors
+        self.chunked = chunked
+        self.gzip = gzip
+        slots = Array(repeating: -1, count: windows.count)
+        scratch = cursors
+        lastWrite = Clock.monotonicNanos()
+    }
+
+    func cursor(for window: ChannelWindow) -> UInt64? {
+        for i in windows.indices where windows[i] === window { return cursors[i] }
+        return nil
+    }
+
+    func moveSlot(for window: ChannelWindow, to slot: Int) {
+        for i in windows.indices where windows[i] === window { slots[i] = slot }
+    }
+
+    /// True when a cursor fell behind what its window still holds: the
+    /// subscriber was too slow and must reconnect and replay.
+    var hasFallenBehind: Bool {
+        for i in windows.indices where windows[i].hasLost(cursors[i]) { return true }
+        return false
+    }
+
+    /// True when every event available has been sent.
+    var isCaughtUp: Bool {
+        for i in windows.indices where cursors[i] < windows[i].end { return false }
+        return partial == 0
+    }
+
+    /// The window index holding the next event in id order after the positions
+    /// in `positions`, or nil when all are sent.
+    @inline(__always)
+    func next(after positions: [UInt64]) -> Int? {
+        if windows.count == 1 { return positions[0] < windows[0].end ? 0 : nil }
+        var best: Int? = nil
+        var bestID = EventID.zero
+        for i in windows.indices where positions[i] < windows[i].end {
+            let id = windows[i].event(at: positions[i]).id
+            if best == nil || id < bestID {
+                best = i
+                bestID = id
+            }
+        }
+        return best
+    }
+
+    func detach(_ connection: Connection) {
+        for i in windows.indices {
+            connection.context.unsubscribe(connection, window: windows[i], slot: slots[i])
+        }
+    }
+}
