@@ -1,0 +1,93 @@
+import EventStream
+import Reactor
+
+/// Turns the bytes a source reads into records and publishes all the records
+/// of one read as one batch (which is what lets `stdin` carry a million lines
+/// a second). Malformed records are logged with their line number and skipped.
+struct RecordPublisher {
+    let hub: Hub
+    let channel: String
+    let logger: Logger
+    let sourceName: String
+    private var parser: RecordParser
+    private var batch: [(channel: String, event: Event)] = []
+    /// Events published so far.
+    private(set) var published = 0
+    /// Malformed records so far.
+    private(set) var malformed = 0
+    /// True once the hub refused a batch because it is shutting down.
+    private(set) var hubClosed = false
+
+    init(hub: Hub, channel: String, logger: Logger, sourceName: String, format: RecordFormat, maxRecordBytes: Int) {
+        self.hub = hub
+        self.channel = channel
+        self.logger = logger
+        self.sourceName = sourceName
+        self.parser = RecordParser(format: format, maxRecordBytes: maxRecordBytes)
+    }
+
+    /// Parses and publishes; false when the hub has shut down.
+    mutating func consume(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var batch = self.batch
+        self.batch = []
+        var malformed = 0
+        let (channel, logger, name) = (self.channel, self.logger, self.sourceName)
+        parser.feed(bytes) { result in
+            Self.collect(result, into: &batch, channel: channel, malformed: &malformed, logger: logger, name: name)
+        }
+        return publish(&batch, malformed: malformed)
+    }
+
+    /// Publishes a last unterminated record; the parser starts afresh (line 1)
+    /// for what follows, e.g. a rotated file or the command's next run.
+    @discardableResult
+    mutating func finish() -> Bool {
+        var batch = self.batch
+        self.batch = []
+        var malformed = 0
+        let (channel, logger, name) = (self.channel, self.logger, self.sourceName)
+        parser.finish { result in
+            Self.collect(result, into: &batch, channel: channel, malformed: &malformed, logger: logger, name: name)
+        }
+        return publish(&batch, malformed: malformed)
+    }
+
+    /// Forgets a partial record (the file it came from was truncated).
+    mutating func reset() {
+        parser = RecordParser(format: parser.format, maxRecordBytes: parser.maxRecordBytes)
+    }
+
+    private static func collect(
+        _ result: Result<Record, RecordError>, into batch: inout [(channel: String, event: Event)], channel: String,
+        malformed: inout Int, logger: Logger, name: String
+    ) {
+        switch result {
+        case .success(let record):
+            batch.append((record.channel ?? channel, record.event))
+        case .failure(let error):
+            malformed += 1
+            logger.warning("\(name): skipped a malformed record at line \(error.line): \(error.message)")
+        }
+    }
+
+    private mutating func publish(_ batch: inout [(channel: String, event: Event)], malformed: Int) -> Bool {
+        self.malformed += malformed
+        defer {
+            batch.removeAll(keepingCapacity: batch.capacity <= 1 << 16)
+            self.batch = batch
+        }
+        if hubClosed { return false }
+        if batch.isEmpty { return true }
+        do {
+            try hub.publish(routed: batch)
+            published += batch.count
+        } catch .shuttingDown {
+            hubClosed = true
+            return false
+        } catch {
+            // The parser validates channels and types, so this is a bug, not input.
+            logger.error("\(sourceName): could not publish \(batch.count) events: \(error)")
+        }
+        return true
+    }
+}

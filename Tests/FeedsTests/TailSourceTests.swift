@@ -1,0 +1,119 @@
+import EventStream
+import Foundation
+import Glibc
+import Reactor
+import Testing
+
+@testable import Feeds
+
+/// A tail source on a file in a fresh directory, polling fast so that a test
+/// also passes where inotify is unavailable.
+private struct Tailing {
+    let directory = TemporaryDirectory()
+    let hub = Hub(bufferSize: 1000)
+    let log = CapturedLog()
+    let path: String
+    let source: TailSource
+
+    init(file: String = "app.log", existing: String? = nil) throws {
+        path = directory.path + "/" + file
+        if let existing { append(existing, to: path) }
+        source = TailSource(path: path, channel: "log", options: SourceOptions(tailPollInterval: 0.05))
+        try source.start(hub: hub, logger: log.logger)
+        // Synchronise on its first look at the file, not on a sleep.
+        let log = self.log
+        #expect(waitUntil { log.text.contains("following") || log.text.contains("does not exist yet") })
+    }
+
+    var lines: [String] { datas(hub, "log") }
+
+    func end() {
+        source.stop()
+        #expect(source.waitUntilStopped(timeout: 2))
+        directory.remove()
+    }
+}
+
+@Suite("Tail source")
+struct TailSourceTests {
+    @Test("starts at the end; appended lines become events; a partial line waits for its newline")
+    func appends() throws {
+        let t = try Tailing(existing: "old 1\nold 2\nhalf of a li")
+        defer { t.end() }
+        append("ne\nnew 1\nnew", to: t.path)
+        #expect(waitUntil { t.lines == ["new 1"] })
+        usleep(100_000)
+        #expect(t.lines == ["new 1"])
+        append(" 2\r\n", to: t.path)
+        #expect(waitUntil { t.lines == ["new 1", "new 2"] })
+    }
+
+    @Test("a file that does not exist yet is read from its beginning when it appears")
+    func appears() throws {
+        let t = try Tailing()
+        defer { t.end() }
+        append("first\nsecond\n", to: t.path)
+        #expect(waitUntil { t.lines == ["first", "second"] })
+        #expect(t.log.text.contains("does not exist yet"))
+    }
+
+    @Test("rotation: the rest of the old file, then the new file from its beginning")
+    func rotation() throws {
+        let t = try Tailing(existing: "")
+        defer { t.end() }
+        append("a\n", to: t.path)
+        #expect(waitUntil { t.lines == ["a"] })
+        // A writer that still holds the old file writes once more after the rename.
+        let old = open(t.path, O_WRONLY | O_APPEND)
+        #expect(rename(t.path, t.path + ".1") == 0)
+        writeAll(old, "b\n")
+        close(old)
+        append("c\nd\n", to: t.path)
+        #expect(waitUntil { t.lines == ["a", "b", "c", "d"] })
+        append("e\n", to: t.path)
+        #expect(waitUntil { t.lines == ["a", "b", "c", "d", "e"] })
+    }
+
+    @Test("truncation (copytruncate): reading starts again at the beginning")
+    func truncation() throws {
+        let t = try Tailing(existing: "")
+        defer { t.end() }
+        append("one long line\ntwo long line\n", to: t.path)
+        #expect(waitUntil { t.lines.count == 2 })
+        #expect(truncate(t.path, 0) == 0)
+        // Let it notice the truncation before the file grows again.
+        #expect(waitUntil { t.log.text.contains("truncated") })
+        append("x\n", to: t.path)
+        #expect(waitUntil { t.lines == ["one long line", "two long line", "x"] })
+    }
+
+    @Test("a file deleted and created again later is followed again")
+    func recreated() throws {
+        let t = try Tailing(existing: "")
+        defer { t.end() }
+        append("before\n", to: t.path)
+        #expect(waitUntil { t.lines == ["before"] })
+        #expect(unlink(t.path) == 0)
+        #expect(waitUntil { t.log.text.contains("disappeared") })
+        append("after\n", to: t.path)
+        #expect(waitUntil { t.lines == ["before", "after"] })
+    }
+
+    @Test("json records in a tailed file")
+    func jsonFormat() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/events.jsonl"
+        let hub = Hub(bufferSize: 100)
+        let log = CapturedLog()
+        let source = TailSource(path: path, channel: "j", options: SourceOptions(format: .json, tailPollInterval: 0.05))
+        try source.start(hub: hub, logger: log.logger)
+        #expect(waitUntil { log.text.contains("does not exist yet") })
+        defer {
+            source.stop()
+            _ = source.waitUntilStopped(timeout: 2)
+        }
+        append("{\"event\":\"e\",\"data\":[1]}\n", to: path)
+        #expect(waitUntil { events(hub, "j") == [Seen(type: "e", data: "[1]")] })
+    }
+}
