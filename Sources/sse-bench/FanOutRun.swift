@@ -86,6 +86,7 @@ final class FanOutRun {
         let poller = try Poller(capacity: 64)
         let publisher = Publisher(target: pub, connections: s.publishers, eventBytes: s.eventBytes, poller: poller, tokenBase: 1 << 40)
         let publishStart = Clocks.monoNanos()
+        let publishStartWall = Clocks.wallNanos()
         if !s.idle {
             let end = publishStart + Int64(s.duration * 1e9)
             publisher.connectAll()
@@ -123,7 +124,11 @@ final class FanOutRun {
             }
             sampleRSS(probe)
         }
-        let deliverySeconds = Double(Clocks.monoNanos() - publishStart) / 1e9
+        // Delivery time runs to the last event any subscriber read (not to the drain timeout, which
+        // a server that lost events would otherwise be charged for).
+        let lastDelivery = results.compactMap { $0?.int("last_ns") }.max() ?? 0
+        let deliverySeconds = lastDelivery > publishStartWall
+            ? Double(lastDelivery - publishStartWall) / 1e9 : Double(Clocks.monoNanos() - publishStart) / 1e9
         let end = probe?.sample(withPss: true)
         for w in workers { w.finish(graceMs: 2000) }
         workers.removeAll()

@@ -35,6 +35,7 @@ final class SubscriberWorker {
     private var outOfOrder: Int64 = 0
     private var protocolErrors = 0
     private var bytes: Int64 = 0
+    private var lastDeliveryWall: Int64 = 0
     private var targetPerStream: Int64 = -1
     private var completeCount = 0
     private var firstError = ""
@@ -95,7 +96,7 @@ final class SubscriberWorker {
             }
         }
         emit(
-            "result ready=\(ready) failed=\(failed) ended=\(ended) complete=\(completeCount) delivered=\(delivered) foreign=\(foreign) out_of_order=\(outOfOrder) protocol_errors=\(protocolErrors) bytes=\(bytes) max_us=\(hist.maxMicros) hist=\(hist.encoded)"
+            "result ready=\(ready) failed=\(failed) ended=\(ended) complete=\(completeCount) delivered=\(delivered) foreign=\(foreign) out_of_order=\(outOfOrder) protocol_errors=\(protocolErrors) bytes=\(bytes) last_ns=\(lastDeliveryWall) max_us=\(hist.maxMicros) hist=\(hist.encoded)"
         )
     }
 
@@ -207,6 +208,7 @@ final class SubscriberWorker {
         conns[i].received += got
         conns[i].lastSeq = lastSeq
         delivered += got
+        if got > 0 { lastDeliveryWall = now }
         outOfOrder += disorder
         foreign += other
         if targetPerStream >= 0 && !conns[i].complete && conns[i].received >= targetPerStream {
