@@ -185,7 +185,9 @@
     }
     const span = max - min || Math.abs(max) * 0.001 || 1;
     const pad = 3 * dpr;
-    const x = (i) => (i / (SPARK_POINTS - 1)) * (w - 2 * pad) + pad + (SPARK_POINTS - pts.length) * ((w - 2 * pad) / (SPARK_POINTS - 1));
+    // Newest point at the right edge; the line grows leftwards until the history is full.
+    const step = (w - 2 * pad) / (SPARK_POINTS - 1);
+    const x = (i) => pad + (SPARK_POINTS - pts.length + i) * step;
     const y = (p) => h - pad - ((p - min) / span) * (h - 2 * pad);
     const up = pts[pts.length - 1] >= (showRef ? reference : pts[0]);
     if (showRef) {
@@ -194,8 +196,8 @@
       ctx.lineWidth = dpr;
       ctx.setLineDash([3 * dpr, 3 * dpr]);
       ctx.beginPath();
-      ctx.moveTo(pad, y(reference));
-      ctx.lineTo(w - pad, y(reference));
+      ctx.moveTo(x(0), y(reference));
+      ctx.lineTo(x(pts.length - 1), y(reference));
       ctx.stroke();
       ctx.setLineDash([]);
       ctx.globalAlpha = 1;
