@@ -142,7 +142,7 @@ public struct RequestParser: Sendable {
     }
 
     private static func parseField(_ line: Slice<UnsafeRawBufferPointer>) -> (name: String, value: String)? {
-        guard let colon = line.firstIndex(of: 0x3A), colon > 0 else { return nil }
+        guard let colon = line.firstIndex(of: 0x3A), colon > line.startIndex else { return nil }
         let name = line[..<colon]
         guard name.allSatisfy(isTokenByte) else { return nil }
         var value = line[(colon + 1)...]
