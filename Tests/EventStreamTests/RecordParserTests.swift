@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import EventStream
+import EventStream
 
 /// What a parse produced, in order: records and errors.
 private enum Outcome: Equatable, CustomStringConvertible {
