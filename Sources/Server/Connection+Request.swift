@@ -81,16 +81,15 @@ extension Connection {
     /// Queues `response` and writes it; with `closing` (or no keep-alive) the
     /// connection closes once it is out.
     func respond(_ response: Response, closing: Bool = false) {
-        guard let head else { return }
         var response = response
-        response.headers += server.corsHeaders(for: head)
-        let close = closing || !keepAlive || server.isStopping
+        if let head { response.headers += server.corsHeaders(for: head) }
+        let close = closing || !keepAlive || server.isStopping || head == nil
         if closing {
             // Whatever else the client sent on this connection is not read.
             phase = .awaitingHead
             publishBody = nil
         }
-        outbox.append(response.serialized(minorVersion: head.minorVersion, keepAlive: !close, headOnly: head.method == "HEAD"))
+        outbox.append(response.serialized(minorVersion: head?.minorVersion ?? 1, keepAlive: !close, headOnly: head?.method == "HEAD"))
         if close { closeWhenFlushed = true }
         flush()
     }

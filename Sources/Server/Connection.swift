@@ -143,6 +143,7 @@ final class Connection: EventHandler {
                 requestEnded()
             case .failure(let error):
                 inbox.clear()
+                head = nil
                 server.logger.debug("bad request from fd \(fd): \(error)")
                 respond(.text(error.status, error.message), closing: true)
             }
