@@ -88,6 +88,8 @@ private final class Follower: @unchecked Sendable {
     var discardToNewline = false
     /// The path was missing at the last look (so "waiting" is logged once).
     var missing = false
+    /// The last problem logged, so that a lasting one is logged once, not at every look.
+    var complaint: String? = nil
     var inotifyFD: Int32 = -1
     var watch: Int32 = -1
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
@@ -118,8 +120,11 @@ private final class Follower: @unchecked Sendable {
         if openFile(atEnd: true) {
             logger.debug("\(publisher.sourceName): following \(path) from byte \(offset)")
         } else {
-            missing = true
-            logger.info("\(publisher.sourceName): \(path) does not exist yet; waiting for it")
+            var info = stat()
+            if stat(path, &info) != 0 {
+                missing = true
+                logger.info("\(publisher.sourceName): \(path) does not exist yet; waiting for it")
+            }
         }
         while !thread.isStopping {
             if !check() { return }
@@ -158,15 +163,22 @@ private final class Follower: @unchecked Sendable {
         }
     }
 
-    /// Opens the path; at start, positions at its end. False if it is not there.
+    /// Opens the path; at start, positions at its end. False if it is not
+    /// there or cannot be read (said once, then retried at every look).
     private func openFile(atEnd: Bool) -> Bool {
         let newFD = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard newFD >= 0 else { return false }
-        var info = stat()
-        guard fstat(newFD, &info) == 0 else {
-            close(newFD)
+        guard newFD >= 0 else {
+            let error = SystemError("open(\(path))")
+            if errno != ENOENT && errno != ENOTDIR { complainOnce("\(error); retrying") }
             return false
         }
+        var info = stat()
+        guard fstat(newFD, &info) == 0, info.st_mode & S_IFMT != S_IFDIR else {
+            close(newFD)
+            complainOnce("\(path) is a directory, not a file; retrying")
+            return false
+        }
+        complaint = nil
         fd = newFD
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
@@ -179,6 +191,11 @@ private final class Follower: @unchecked Sendable {
             lseek(fd, off_t(offset), SEEK_SET)
         }
         return true
+    }
+
+    private func complainOnce(_ message: String) {
+        if complaint != message { logger.warning("\(publisher.sourceName): \(message)") }
+        complaint = message
     }
 
     /// One look at the file: new bytes, truncation, replacement. False when the hub has shut down.
@@ -223,7 +240,7 @@ private final class Follower: @unchecked Sendable {
             let n = read(fd, buffer.baseAddress, buffer.count)
             if n < 0 {
                 if errno == EINTR { continue }
-                if errno != EAGAIN { logger.warning("\(publisher.sourceName): \(SystemError("read(\(path))"))") }
+                if errno != EAGAIN { complainOnce("\(SystemError("read(\(path))"))") }
                 return true
             }
             if n == 0 { return true }

@@ -116,4 +116,19 @@ struct TailSourceTests {
         append("{\"event\":\"e\",\"data\":[1]}\n", to: path)
         #expect(waitUntil { events(hub, "j") == [Seen(type: "e", data: "[1]")] })
     }
+
+    @Test("a path that is a directory is reported once, not at every look")
+    func directoryPath() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let log = CapturedLog()
+        let source = TailSource(path: directory.path, channel: "d", options: SourceOptions(tailPollInterval: 0.01))
+        try source.start(hub: Hub(bufferSize: 10), logger: log.logger)
+        #expect(waitUntil { log.text.contains("is a directory") })
+        usleep(100_000)  // several more looks, which must stay silent
+        source.stop()
+        #expect(source.waitUntilStopped(timeout: 2))
+        #expect(log.text.components(separatedBy: "is a directory").count == 2)
+        #expect(!log.text.contains("does not exist"))
+    }
 }
