@@ -34,12 +34,19 @@ public final class TailSource: Source {
     public let path: String
     private let options: SourceOptions
     private let thread = SourceThread()
+    /// False to rely on polling alone (tests of the fallback).
+    let useInotify: Bool
 
-    public init(path: String, channel: String, options: SourceOptions = SourceOptions(), name: String? = nil) {
+    public convenience init(path: String, channel: String, options: SourceOptions = SourceOptions(), name: String? = nil) {
+        self.init(path: path, channel: channel, options: options, name: name, useInotify: true)
+    }
+
+    init(path: String, channel: String, options: SourceOptions, name: String?, useInotify: Bool) {
         self.path = path
         self.channel = channel
         self.options = options
         self.name = name ?? "tail:\(path)@\(channel)"
+        self.useInotify = useInotify
     }
 
     /// The file's base name, with characters a channel name cannot have
@@ -62,7 +69,8 @@ public final class TailSource: Source {
         let publisher = RecordPublisher(
             hub: hub, channel: channel, logger: logger, sourceName: name, format: options.format,
             maxRecordBytes: options.maxRecordBytes)
-        let follower = Follower(path: path, publisher: publisher, thread: thread, pollInterval: options.tailPollInterval)
+        let follower = Follower(
+            path: path, publisher: publisher, thread: thread, pollInterval: options.tailPollInterval, useInotify: useInotify)
         guard thread.start(name: name, { follower.run() }) else { throw SourceError("\(name): already started") }
     }
 
@@ -78,6 +86,7 @@ private final class Follower: @unchecked Sendable {
     var publisher: RecordPublisher
     let thread: SourceThread
     let pollInterval: Double
+    let useInotify: Bool
     var logger: Logger { publisher.logger }
 
     var fd: Int32 = -1
@@ -94,7 +103,8 @@ private final class Follower: @unchecked Sendable {
     var watch: Int32 = -1
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
 
-    init(path: String, publisher: RecordPublisher, thread: SourceThread, pollInterval: Double) {
+    init(path: String, publisher: RecordPublisher, thread: SourceThread, pollInterval: Double, useInotify: Bool) {
+        self.useInotify = useInotify
         self.path = path
         self.publisher = publisher
         self.thread = thread
@@ -114,8 +124,8 @@ private final class Follower: @unchecked Sendable {
     }
 
     func run() {
-        inotifyFD = inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC))
-        if inotifyFD < 0 { logger.debug("\(publisher.sourceName): \(SystemError("inotify_init1")); polling instead") }
+        inotifyFD = useInotify ? inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC)) : -1
+        if useInotify && inotifyFD < 0 { logger.debug("\(publisher.sourceName): \(SystemError("inotify_init1")); polling instead") }
         addWatch()
         if openFile(atEnd: true) {
             logger.debug("\(publisher.sourceName): following \(path) from byte \(offset)")

@@ -15,10 +15,11 @@ private struct Tailing {
     let path: String
     let source: TailSource
 
-    init(file: String = "app.log", existing: String? = nil) throws {
+    init(file: String = "app.log", existing: String? = nil, inotify: Bool = true) throws {
         path = directory.path + "/" + file
         if let existing { append(existing, to: path) }
-        source = TailSource(path: path, channel: "log", options: SourceOptions(tailPollInterval: 0.05))
+        source = TailSource(
+            path: path, channel: "log", options: SourceOptions(tailPollInterval: 0.05), name: nil, useInotify: inotify)
         try source.start(hub: hub, logger: log.logger)
         // Synchronise on its first look at the file, not on a sleep.
         let log = self.log
@@ -48,18 +49,18 @@ struct TailSourceTests {
         #expect(waitUntil { t.lines == ["new 1", "new 2"] })
     }
 
-    @Test("a file that does not exist yet is read from its beginning when it appears")
-    func appears() throws {
-        let t = try Tailing()
+    @Test("a file that does not exist yet is read from its beginning when it appears", arguments: [true, false])
+    func appears(inotify: Bool) throws {
+        let t = try Tailing(inotify: inotify)
         defer { t.end() }
         append("first\nsecond\n", to: t.path)
         #expect(waitUntil { t.lines == ["first", "second"] })
         #expect(t.log.text.contains("does not exist yet"))
     }
 
-    @Test("rotation: the rest of the old file, then the new file from its beginning")
-    func rotation() throws {
-        let t = try Tailing(existing: "")
+    @Test("rotation: the rest of the old file, then the new file from its beginning", arguments: [true, false])
+    func rotation(inotify: Bool) throws {
+        let t = try Tailing(existing: "", inotify: inotify)
         defer { t.end() }
         append("a\n", to: t.path)
         #expect(waitUntil { t.lines == ["a"] })
@@ -74,9 +75,9 @@ struct TailSourceTests {
         #expect(waitUntil { t.lines == ["a", "b", "c", "d", "e"] })
     }
 
-    @Test("truncation (copytruncate): reading starts again at the beginning")
-    func truncation() throws {
-        let t = try Tailing(existing: "")
+    @Test("truncation (copytruncate): reading starts again at the beginning", arguments: [true, false])
+    func truncation(inotify: Bool) throws {
+        let t = try Tailing(existing: "", inotify: inotify)
         defer { t.end() }
         append("one long line\ntwo long line\n", to: t.path)
         #expect(waitUntil { t.lines.count == 2 })
@@ -87,9 +88,9 @@ struct TailSourceTests {
         #expect(waitUntil { t.lines == ["one long line", "two long line", "x"] })
     }
 
-    @Test("a file deleted and created again later is followed again")
-    func recreated() throws {
-        let t = try Tailing(existing: "")
+    @Test("a file deleted and created again later is followed again", arguments: [true, false])
+    func recreated(inotify: Bool) throws {
+        let t = try Tailing(existing: "", inotify: inotify)
         defer { t.end() }
         append("before\n", to: t.path)
         #expect(waitUntil { t.lines == ["before"] })
