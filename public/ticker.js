@@ -11,7 +11,7 @@
   const rowsEl = document.getElementById("rows");
   const symbols = new Map(); // symbol -> state (see `stateFor`)
   const dirty = new Set(); // symbols to redraw in the next frame
-  const arrivals = []; // arrival times (ms) of recent ticks, for the rate
+  const recent = []; // times (ms since the epoch) of the ticks of the last 5 s, for the rate
   let totalTicks = 0;
   let lastTickTime = null;
   let colors = readColors();
@@ -51,7 +51,8 @@
     if (change === undefined && open !== undefined) change = price - open;
     if (changePercent === undefined && change !== undefined && price - change !== 0) changePercent = (change / (price - change)) * 100;
     const time = pick(o, ["time", "ts", "timestamp", "t", "at", "date"]);
-    return { symbol: String(symbol), price, change, changePercent, time };
+    const label = pick(o, ["name", "company", "description", "title"]);
+    return { symbol: String(symbol), label: label !== undefined && String(label) !== String(symbol) ? String(label) : "", price, change, changePercent, time };
   }
 
   function onEvent(ev) {
@@ -71,7 +72,7 @@
   function stateFor(symbol) {
     let s = symbols.get(symbol);
     if (!s) {
-      s = { symbol, price: NaN, prev: NaN, first: NaN, change: undefined, changePercent: undefined, time: null, history: [], dir: 0, flashes: 0, ticks: 0, row: null };
+      s = { symbol, label: "", price: NaN, prev: NaN, first: NaN, change: undefined, changePercent: undefined, time: null, history: [], dir: 0, flashes: 0, ticks: 0, row: null };
       symbols.set(symbol, s);
     }
     return s;
@@ -80,6 +81,7 @@
   function accept(tick, id) {
     const s = stateFor(tick.symbol);
     if (isNaN(s.first)) s.first = tick.price;
+    if (tick.label) s.label = tick.label;
     // Direction against the last price shown; several ticks in one frame count as one move.
     if (!isNaN(s.price) && tick.price !== s.price) s.dir = tick.price > s.price ? 1 : -1;
     s.prev = s.price;
@@ -93,7 +95,9 @@
     s.ticks += 1;
     totalTicks += 1;
     lastTickTime = s.time;
-    arrivals.push(performance.now());
+    // By the tick's own time, so that a replayed burst of old ticks does not look like a fast feed.
+    recent.push(s.time.getTime());
+    if (recent.length > 10000) recent.splice(0, recent.length - 10000);
     dirty.add(tick.symbol);
     scheduleFrame();
   }
@@ -109,13 +113,20 @@
     const tr = document.createElement("tr");
     tr.dataset.symbol = s.symbol;
     const cells = {};
-    for (const [key, cls] of [["sym", "sym"], ["price", "price"], ["change", "chg"], ["pct", "pct"], ["spark", "spark-cell"], ["time", "time hide-narrow"]]) {
+    for (const [key, cls] of [["sym", "sym"], ["price", "price"], ["change", "chg hide-phone"], ["pct", "pct"], ["spark", "spark-cell"], ["time", "time hide-narrow"]]) {
       const td = document.createElement("td");
       td.className = cls;
       tr.appendChild(td);
       cells[key] = td;
     }
     cells.sym.textContent = s.symbol;
+    if (s.label) {
+      const small = document.createElement("span");
+      small.className = "label hide-narrow";
+      small.textContent = s.label;
+      cells.sym.appendChild(small);
+      tr.title = s.label;
+    }
     const canvas = document.createElement("canvas");
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", `${s.symbol} recent prices`);
@@ -143,7 +154,7 @@
       cells.change.textContent = signed(s.change, 2);
       cells.pct.textContent = signed(s.changePercent, 2) + "%";
       const trend = s.change > 0 ? "up" : s.change < 0 ? "down" : "";
-      cells.change.className = "chg " + trend;
+      cells.change.className = "chg hide-phone " + trend;
       cells.pct.className = "pct " + trend;
       cells.time.textContent = App.clock(s.time);
       tr.dataset.ticks = String(s.ticks);
@@ -156,6 +167,7 @@
       drawSpark(s);
     }
     dirty.clear();
+    if (performance.now() - statsShown > 500) renderStats();
   }
 
   function drawSpark(s) {
@@ -235,14 +247,20 @@
 
   // --- statistics, once a second -------------------------------------------------
 
-  setInterval(() => {
+  let statsShown = 0;
+  function renderStats() {
     const now = performance.now();
-    while (arrivals.length && arrivals[0] < now - 5000) arrivals.shift();
+    statsShown = now;
+    const since = Date.now() - 5000;
+    const fresh = recent.filter((t) => t > since);
+    recent.length = 0;
+    recent.push(...fresh);
     document.getElementById("stat-symbols").textContent = String(symbols.size);
     document.getElementById("stat-ticks").textContent = String(totalTicks);
-    document.getElementById("stat-rate").textContent = (arrivals.length / 5).toFixed(1);
+    document.getElementById("stat-rate").textContent = (fresh.length / 5).toFixed(1);
     document.getElementById("stat-last").textContent = lastTickTime ? App.clock(lastTickTime) : "—";
-  }, 1000);
+  }
+  setInterval(renderStats, 1000);
 
   if (!App.validChannel(channel)) {
     App.status.set("error", `not a channel name: ${channel}`);

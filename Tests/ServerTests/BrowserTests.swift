@@ -145,7 +145,7 @@ final class BrowserTests: XCTestCase {
 // MARK: - Failures
 
 /// A failure of the harness itself, with what it was waiting for.
-struct BrowserTestError: Error, CustomStringConvertible {
+private struct BrowserTestError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
@@ -153,13 +153,13 @@ struct BrowserTestError: Error, CustomStringConvertible {
 // MARK: - Files and processes
 
 /// kill(2), under a name that the `kill()` methods below do not hide.
-func sendSignal(_ pid: pid_t, _ signal: Int32) { _ = kill(pid, signal) }
+private func sendSignal(_ pid: pid_t, _ signal: Int32) { _ = kill(pid, signal) }
 
 /// close(2), under a name that the `close()` method below does not hide.
-func closeDescriptor(_ fd: Int32) { _ = close(fd) }
+private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
 
 /// A directory under the system's temporary directory, removed at the end.
-struct TemporaryDirectory {
+private struct TemporaryDirectory {
     let url: URL
     init(_ prefix: String) throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
@@ -169,7 +169,7 @@ struct TemporaryDirectory {
 }
 
 /// Finds the `sse-serve` executable that `swift build` / `swift test` made.
-enum ServerBinary {
+private enum ServerBinary {
     static func locate() throws -> URL {
         let fm = FileManager.default
         if let path = ProcessInfo.processInfo.environment["SSE_SERVE_BINARY"] {
@@ -200,7 +200,7 @@ enum ServerBinary {
 // MARK: - The server under test
 
 /// A running `sse-serve`, its port read from the `listening on http://HOST:PORT` line on standard error.
-final class ServerProcess {
+private final class ServerProcess {
     let process: Process
     let port: Int
     let output: LockedText
@@ -289,7 +289,7 @@ final class ServerProcess {
 }
 
 /// Text collected from another thread, with a bounded wait for a condition on it.
-final class LockedText: @unchecked Sendable {
+private final class LockedText: @unchecked Sendable {
     private let condition = NSCondition()
     private var data = Data()
     private var finished = false
@@ -328,7 +328,7 @@ final class LockedText: @unchecked Sendable {
 // MARK: - Chromium
 
 /// Headless Chromium driven over `--remote-debugging-pipe`.
-final class Chromium: @unchecked Sendable {
+private final class Chromium: @unchecked Sendable {
     private let pid: pid_t
     private let toBrowser: Int32
     private let fromBrowser: Int32
@@ -520,7 +520,7 @@ final class Chromium: @unchecked Sendable {
 }
 
 /// One page (a CDP session) in the browser.
-struct BrowserPage {
+private struct BrowserPage {
     let browser: Chromium
     let session: String
     let url: String
