@@ -83,6 +83,24 @@ final class BrowserTests: XCTestCase {
             "the custom-type event in the log viewer too", timeout: 10,
             Self.logHas(["before-1", "before-2", "before-3", "typed-1"]))
 
+        // The log viewer's pause holds lines back until resumed; its filter hides lines that do not match.
+        _ = try log.evaluate("document.getElementById('pause').click()")
+        _ = try log.publish(channel: channel, body: "held-1")
+        try log.waitFor("the paused viewer to hold the new line", timeout: 10, "document.getElementById('count-held').textContent === '1'")
+        XCTAssertFalse(try log.strings("[...document.querySelectorAll('#log .line .d')].map(e => e.textContent)").contains("held-1"))
+        _ = try log.evaluate("document.getElementById('pause').click()")
+        try log.waitFor("the held line after resuming", timeout: 10, Self.logHas(["typed-1", "held-1"]))
+        _ = try log.evaluate(
+            "(f => { f.value = 'TYPED'; f.dispatchEvent(new Event('input')); })(document.getElementById('filter'))")
+        try log.waitFor(
+            "the filter to leave only the matching line", timeout: 10,
+            "[...document.querySelectorAll('#log .line:not([hidden]) .d')].map(e => e.textContent).join() === 'typed-1'")
+        _ = try log.evaluate("(f => { f.value = ''; f.dispatchEvent(new Event('input')); })(document.getElementById('filter'))")
+        try log.waitFor("every line again with no filter", timeout: 10, "document.querySelectorAll('#log .line[hidden]').length === 0")
+
+        // The page's own event-stream parser gives the same events however the bytes are split.
+        XCTAssertEqual(try explorer.string(Self.parserCheck), "ok")
+
         if let dir = ProcessInfo.processInfo.environment["SSE_SERVE_SCREENSHOTS"] {
             try ticker.screenshot(to: "\(dir)/ticker.png", width: 1200, height: 620)
             try log.screenshot(to: "\(dir)/log.png", width: 1000, height: 520)
@@ -112,7 +130,7 @@ final class BrowserTests: XCTestCase {
             "document.documentElement.dataset.conn === 'live' && +document.documentElement.dataset.reconnects >= 1")
         _ = try log.publish(channel: channel, body: "after-2")
         let lastID = try log.publish(channel: channel, body: "after-3")
-        let expected = ["before-1", "before-2", "before-3", "typed-1", "after-1", "after-2", "after-3"]
+        let expected = ["before-1", "before-2", "before-3", "typed-1", "held-1", "after-1", "after-2", "after-3"]
         try log.waitFor("the lines published after the restart", timeout: 10, Self.logHas(["after-1", "after-2", "after-3"]))
         XCTAssertEqual(
             try log.strings("[...document.querySelectorAll('#log .line .d')].map(e => e.textContent)"), expected,
@@ -130,6 +148,28 @@ final class BrowserTests: XCTestCase {
             "the explorer's raw viewer to show the events after the restart, once", timeout: 10,
             "[...document.querySelectorAll('#raw .ev pre')].map(e => e.textContent).join(',') === '\(expected.joined(separator: ","))'")
     }
+
+    /// JavaScript: feeds App.EventStreamParser a stream with every kind of line ending, comments, a BOM,
+    /// multi-line data, an id with NUL, a bad retry and an unknown field, split at every offset
+    /// and in one piece; "ok" when every split gives the expected events, else what differed.
+    static let parserCheck = """
+        (() => {
+          const stream = '\\uFEFFretry: 750\\r\\n: heartbeat\\n\\nid: 1-0\\nevent: a\\ndata: one\\ndata:two\\r\\n\\r\\n'
+            + 'data: x\\rid: 2-0\\r\\rdata\\nfoo: bar\\nretry: 1x\\n\\nid: bad\\u0000id\\nevent: b\\ndata:  sp\\n\\n'
+            + 'event: lost\\n\\ndata: tail-without-blank-line';
+          const want = JSON.stringify([
+            {id: '1-0', type: 'a', data: 'one\\ntwo'}, {id: '2-0', type: 'message', data: 'x'},
+            {id: '2-0', type: 'message', data: ''}, {id: '2-0', type: 'b', data: ' sp'}]);
+          for (let i = 0; i <= stream.length; i++) {
+            for (let j = i; j <= stream.length; j++) {
+              const p = new App.EventStreamParser(), got = [];
+              for (const part of [stream.slice(0, i), stream.slice(i, j), stream.slice(j)]) p.feed(part, e => got.push(e));
+              if (JSON.stringify(got) !== want || p.retry !== 750) return `split at ${i},${j}: ${JSON.stringify(got)} retry ${p.retry}`;
+            }
+          }
+          return 'ok';
+        })()
+        """
 
     /// A JavaScript condition: every one of `lines` is among the log viewer's lines
     /// (the test then compares the whole list, so a duplicate or a wrong order shows in full).
