@@ -27,6 +27,8 @@ public final class ExecSource: Source {
     public let command: String
     private let options: SourceOptions
     private let thread = SourceThread()
+    /// The running shell's process group, so that `stop` can signal it at once.
+    private let group = RunningGroup()
     /// Restart delays (seconds): first, most, and how long a run must last to go back to the first.
     let backoff: (initial: Double, max: Double, resetAfter: Double)
 
@@ -48,13 +50,34 @@ public final class ExecSource: Source {
     public func start(hub: Hub, logger: Logger) throws(SourceError) {
         let runner = Runner(
             command: command, hub: hub, logger: logger, name: name, channel: channel, options: options, thread: thread,
-            backoff: backoff)
+            group: group, backoff: backoff)
         guard thread.start(name: name, { runner.run() }) else { throw SourceError("\(name): already started") }
     }
 
-    public func stop() { thread.requestStop() }
+    /// Sends SIGTERM to the command's group right away (so it goes even if the
+    /// server exits without waiting), then lets the thread do the SIGKILL and reaping.
+    public func stop() {
+        thread.requestStop()
+        group.signal(SIGTERM)
+    }
 
     public func waitUntilStopped(timeout: Double) -> Bool { thread.waitFinished(timeout: timeout) }
+}
+
+/// The process group of the shell an exec source is running, shared between
+/// its thread and `stop`. The thread clears it before reaping the shell, so a
+/// signal sent through it never reaches a group whose id was reused.
+private final class RunningGroup: @unchecked Sendable {
+    private let lock = Lock()
+    private var pgid: pid_t = 0
+
+    func set(_ id: pid_t) { lock.withLock { pgid = id } }
+
+    func signal(_ signal: Int32) {
+        lock.withLock {
+            if pgid > 0 { _ = kill(-pgid, signal) }
+        }
+    }
 }
 
 /// The restart loop of one exec source, touched only on its thread.
@@ -66,14 +89,16 @@ private final class Runner: @unchecked Sendable {
     let channel: String
     let options: SourceOptions
     let thread: SourceThread
+    let group: RunningGroup
     let backoff: (initial: Double, max: Double, resetAfter: Double)
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
     var hubClosed = false
 
     init(
         command: String, hub: Hub, logger: Logger, name: String, channel: String, options: SourceOptions,
-        thread: SourceThread, backoff: (initial: Double, max: Double, resetAfter: Double)
+        thread: SourceThread, group: RunningGroup, backoff: (initial: Double, max: Double, resetAfter: Double)
     ) {
+        self.group = group
         self.command = command
         self.hub = hub
         self.logger = logger
@@ -93,6 +118,9 @@ private final class Runner: @unchecked Sendable {
             let outcome: String
             do {
                 let child = try ChildProcess.spawn(command: command)
+                group.set(child.pid)
+                // A stop that came while spawning found no group to signal.
+                if thread.isStopping { child.signalGroup(SIGTERM) }
                 logger.debug("\(name): started pid \(child.pid)")
                 outcome = runOnce(child)
             } catch {
@@ -125,6 +153,7 @@ private final class Runner: @unchecked Sendable {
             pump(child, &output, &errors, timeoutMillis: 20)
         }
         child.signalGroup(SIGKILL)
+        group.set(0)
         let outcome = child.reap()
         child.closePipes()
         if !hubClosed { hubClosed = !output.finish() }

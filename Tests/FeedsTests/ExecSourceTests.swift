@@ -105,4 +105,18 @@ struct ExecSourceTests {
         hub.close()
         #expect(source.waitUntilStopped(timeout: 5))
     }
+
+    @Test("--format sse applies to the command's output")
+    func sseFormat() throws {
+        let hub = Hub(bufferSize: 100)
+        let source = ExecSource(
+            command: "printf 'event: a\\ndata: 1\\ndata: 2\\n\\n: note\\ndata: 3\\n\\n'; sleep 30", channel: "e",
+            options: SourceOptions(format: .sse))
+        try source.start(hub: hub, logger: .silent)
+        defer {
+            source.stop()
+            _ = source.waitUntilStopped(timeout: 5)
+        }
+        #expect(waitUntil { events(hub, "e") == [Seen(type: "a", data: "1\n2"), Seen(type: "message", data: "3")] })
+    }
 }
