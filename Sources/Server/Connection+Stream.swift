@@ -80,9 +80,7 @@ extension Connection {
     func flushStream() {
         guard let stream else { return }
         if stream.hasFallenBehind {
-            server.metrics.droppedSubscribers.add(1, ordering: .relaxed)
-            server.logger.debug("subscriber on fd \(fd) fell behind the buffer: disconnected")
-            close(reset: true)
+            dropSlowSubscriber()
             return
         }
         while !isClosed {
@@ -113,6 +111,14 @@ extension Connection {
             break
         }
         if !isClosed && closeWhenFlushed && outbox.isEmpty { close() }
+    }
+
+    /// Cut off with a reset: neither side keeps unsent data, and the client
+    /// reconnects and replays from its last id.
+    func dropSlowSubscriber() {
+        server.metrics.droppedSubscribers.add(1, ordering: .relaxed)
+        server.logger.debug("subscriber on fd \(fd) fell behind the buffer: disconnected")
+        close(reset: true)
     }
 
     private enum WriteOutcome { case nothing, wrote, blocked }

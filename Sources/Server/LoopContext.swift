@@ -153,8 +153,14 @@ final class LoopContext: EventHandler, @unchecked Sendable {
         for window in updated {
             touchedWindows.append(window)
             guard let list = subscribers[ObjectIdentifier(window)] else { continue }
-            for connection in list.connections where !connection.isWriteBlocked {
-                markPending(connection)
+            for connection in list.connections {
+                if !connection.isWriteBlocked {
+                    markPending(connection)
+                } else if connection.stream?.hasFallenBehind == true {
+                    // It has not taken its bytes for as long as the buffer
+                    // reaches back: cut it off now rather than when it next reads.
+                    connection.dropSlowSubscriber()
+                }
             }
         }
     }
