@@ -12,12 +12,13 @@ public struct SourceOptions: Sendable {
     public var standardInput: Int32
     /// How often `tail` looks at its file when inotify is silent or unavailable, in seconds.
     public var tailPollInterval: Double
-    /// How long `exec` waits after SIGTERM before SIGKILL, in seconds.
+    /// How long `exec` waits after SIGTERM before SIGKILL, in seconds (short enough
+    /// for `stopAll(timeout: 2)` to see the group gone).
     public var execGracePeriod: Double
 
     public init(
         format: RecordFormat = .line, maxRecordBytes: Int = 1 << 20, feedsDirectory: String = "feeds",
-        standardInput: Int32 = 0, tailPollInterval: Double = 0.25, execGracePeriod: Double = 2
+        standardInput: Int32 = 0, tailPollInterval: Double = 0.25, execGracePeriod: Double = 1.5
     ) {
         self.format = format
         self.maxRecordBytes = maxRecordBytes
