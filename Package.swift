@@ -31,5 +31,9 @@ let package = Package(
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
+        // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
+        .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP"]),
+        .executableTarget(name: "FuzzRecords", dependencies: ["EventStream"]),
+        .executableTarget(name: "FuzzQuery", dependencies: ["HTTP", "EventStream"]),
     ]
 )

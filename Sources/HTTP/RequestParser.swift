@@ -134,7 +134,8 @@ public struct RequestParser: Sendable {
         guard version.count == 8, version.starts(with: Array("HTTP/".utf8)), version[6] == 0x2E,
             (0x30...0x39).contains(version[5]), (0x30...0x39).contains(version[7])
         else { return nil }
-        let minor = version[5] == 0x31 ? Int(version[7] - 0x30) : -1
+        // HTTP/1.x above 1.1 is answered as 1.1, the highest minor version we implement (RFC 9110 §6.2).
+        let minor = version[5] == 0x31 ? min(Int(version[7] - 0x30), 1) : -1
         return RequestHead(
             method: String(decoding: parts[0], as: UTF8.self),
             target: String(decoding: parts[1], as: UTF8.self),

@@ -1,0 +1,147 @@
+import EventStream
+import Foundation
+
+/// libFuzzer target for `RecordParser` (line, sse and json) and for the
+/// event encoder's output read back by the sse parser.
+///
+/// Input: byte 0 picks the format (and the encoder round trip), byte 1 the
+/// record limit, bytes 2–3 a split offset; the rest is fed whole, split, and
+/// byte by byte, and every way must give the same records and errors.
+enum FuzzRecords {
+    static func run(_ format: RecordFormat, maxRecordBytes: Int, _ pieces: [ArraySlice<UInt8>]) -> [Result<Record, RecordError>] {
+        var parser = RecordParser(format: format, maxRecordBytes: maxRecordBytes)
+        var out: [Result<Record, RecordError>] = []
+        for piece in pieces {
+            piece.withUnsafeBytes { parser.feed($0) { out.append($0) } }
+        }
+        parser.finish { out.append($0) }
+        for result in out {
+            guard case .success(let record) = result else { continue }
+            check(record, format: format)
+        }
+        return out
+    }
+
+    /// What the hub relies on in a parsed record.
+    static func check(_ record: Record, format: RecordFormat) {
+        precondition(Event.isValidType(record.event.type), "invalid type \(record.event.type.debugDescription)")
+        if let channel = record.channel {
+            precondition(format == .json && ChannelName.isValid(channel), "channel \(channel.debugDescription)")
+        }
+        switch format {
+        case .line:
+            precondition(!record.event.data.isEmpty && !record.event.data.utf8.contains(0x0A), "line data \(record.event.data.debugDescription)")
+        case .sse:
+            precondition(!record.event.data.utf8.contains(0x0D), "CR left in sse data")
+        case .json:
+            break
+        }
+    }
+
+    /// Encodes an event, then reads the chunk back: its size line is right, and
+    /// the sse parser finds exactly that event (line breaks normalised to LF).
+    static func roundTrip(_ input: ArraySlice<UInt8>, selector: UInt8) {
+        let text = String(decoding: input, as: UTF8.self)
+        var type = "message"
+        var data = text
+        if selector & 0x10 != 0, let bar = text.firstIndex(of: "|") {
+            type = String(text[..<bar])
+            data = String(text[text.index(after: bar)...])
+            // The publish paths refuse these types; the encoder is never given them.
+            guard Event.isValidType(type) else { return }
+        }
+        let id = EventID(millis: UInt64(input.count) * 1_000_003, sequence: UInt64(selector))
+        let wire = EventEncoder.encode(id: id, type: type, data: data)
+        let bytes = Array(UnsafeRawBufferPointer(wire.bytes))
+        guard let crlf = bytes.firstIndex(of: 0x0D), crlf + 1 < bytes.count, bytes[crlf + 1] == 0x0A,
+            let size = Int(String(decoding: bytes[..<crlf], as: UTF8.self), radix: 16)
+        else { preconditionFailure("no chunk size line") }
+        precondition(wire.bodyOffset == crlf + 2 && wire.bodyCount == size, "chunk size \(size), body \(wire.bodyCount)")
+        precondition(bytes.count == wire.bodyOffset + size + 2 && bytes.suffix(2) == [0x0D, 0x0A], "chunk framing")
+        let body = bytes[wire.bodyOffset..<(wire.bodyOffset + size)]
+        precondition(body.starts(with: Array("id: \(id)\n".utf8)), "id line")
+        precondition(body.suffix(2) == [0x0A, 0x0A], "a block ends with a blank line")
+        // Exactly one blank line, at the end: nothing in the data ends the block early.
+        precondition(zip(body.dropLast(), body.dropFirst()).filter { $0 == 0x0A && $1 == 0x0A }.count == 1, "blank line inside the block")
+        let records = run(.sse, maxRecordBytes: 1 << 20, [body])
+        let expectedData = data.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        
+        precondition(records.count == 1, "\(records.count) records from one block")
+        guard case .success(let record) = records[0] else { preconditionFailure("\(records[0])") }
+        precondition(record.event.type == type, "type \(record.event.type.debugDescription) != \(type.debugDescription)")
+        precondition(record.event.data == expectedData, "data \(record.event.data.debugDescription) != \(expectedData.debugDescription)")
+    }
+
+    static func test(_ data: UnsafeRawBufferPointer) {
+        guard data.count >= 4 else { return }
+        let selector = data[0]
+        let input = Array(data[4...])[...]
+        if selector & 0x80 != 0 {
+            roundTrip(input, selector: selector)
+            return
+        }
+        let format = RecordFormat.allCases[Int(selector) % RecordFormat.allCases.count]
+        let limit = Int(data[1]) + 1
+        let split = (Int(data[2]) << 8 | Int(data[3])) % (input.count + 1)
+        let whole = run(format, maxRecordBytes: limit, [input])
+        let halves = run(format, maxRecordBytes: limit, [input[..<split], input[split...]])
+        precondition(halves == whole, "\(format) split at \(split): \(halves) != \(whole)")
+        if input.count <= 512 {
+            let trickled = run(format, maxRecordBytes: limit, input.indices.map { input[$0...$0] })
+            precondition(trickled == whole, "\(format) byte by byte: \(trickled) != \(whole)")
+        }
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzRecordsOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    FuzzRecords.test(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+
+#if FUZZING
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+#endif
+
+/// The entry point: libFuzzer's driver when fuzzing, otherwise a corpus replay.
+@main
+enum FuzzRecordsMain {
+    static func main() {
+        #if FUZZING
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzRecordsOne($0, $1) })
+        #else
+        exit(CorpusReplay.run(CommandLine.arguments.dropFirst()) { FuzzRecords.test($0) })
+        #endif
+    }
+}
+/// Runs each file (or every file in each directory) named on the command line once.
+enum CorpusReplay {
+    static func run(_ paths: ArraySlice<String>, _ test: (UnsafeRawBufferPointer) -> Void) -> Int32 {
+        guard !paths.isEmpty else {
+            FileHandle.standardError.write(Data("usage: \(CommandLine.arguments[0]) FILE|DIR ...  (replays inputs once)\n".utf8))
+            return 2
+        }
+        var count = 0
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                FileHandle.standardError.write(Data("\(path): no such file\n".utf8))
+                return 1
+            }
+            let files = isDirectory.boolValue
+                ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { path + "/" + $0 } : [path]
+            for file in files {
+                guard let data = FileManager.default.contents(atPath: file) else { continue }
+                data.withUnsafeBytes { test($0) }
+                count += 1
+            }
+        }
+        print("replayed \(count) inputs")
+        return 0
+    }
+}
