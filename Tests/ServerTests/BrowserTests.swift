@@ -75,7 +75,10 @@ final class BrowserTests: XCTestCase {
         try explorer.waitFor(
             "the raw viewer to replay the channel's three events", timeout: 10,
             "[...document.querySelectorAll('#raw .ev pre')].map(e => e.textContent).join(',') === 'before-1,before-2,before-3'")
-        _ = try log.publish(channel: channel, body: "typed-1", query: "?event=custom-type")
+        let typedID = try log.publish(channel: channel, body: "typed-1", query: "?event=custom-type")
+        try explorer.waitFor(
+            "the explorer's list to refresh the channel's last id", timeout: 10,
+            "document.querySelector('#channel-rows tr[data-channel=\"\(channel)\"] td.id').textContent === '\(typedID)'")
         try explorer.waitFor(
             "an event of type custom-type in the raw viewer", timeout: 10,
             "[...document.querySelectorAll('#raw .ev')].some(e => e.dataset.type === 'custom-type' && e.querySelector('pre').textContent === 'typed-1')")
@@ -97,6 +100,20 @@ final class BrowserTests: XCTestCase {
             "[...document.querySelectorAll('#log .line:not([hidden]) .d')].map(e => e.textContent).join() === 'typed-1'")
         _ = try log.evaluate("(f => { f.value = ''; f.dispatchEvent(new Event('input')); })(document.getElementById('filter'))")
         try log.waitFor("every line again with no filter", timeout: 10, "document.querySelectorAll('#log .line[hidden]').length === 0")
+
+        // Auto-scroll follows new lines until the reader scrolls up; then a button counts them and jumps back.
+        let fill = (1...40).map { "fill-\($0)" }
+        for line in fill { _ = try log.publish(channel: channel, body: line) }
+        try log.waitFor("40 more lines, scrolled to the end", timeout: 10,
+            Self.logHas(fill) + " && (l => l.scrollHeight > l.clientHeight && l.scrollHeight - l.scrollTop - l.clientHeight < 4)(document.getElementById('log'))")
+        _ = try log.evaluate("(l => { l.scrollTop = 0; l.dispatchEvent(new Event('scroll')); })(document.getElementById('log'))")
+        _ = try log.publish(channel: channel, body: "while-scrolled-up")
+        try log.waitFor("the jump button to count the line that came while scrolled up", timeout: 10,
+            Self.logHas(["while-scrolled-up"]) + " && !document.getElementById('jump').hidden && document.getElementById('jump-count').textContent === '1'")
+        XCTAssertEqual(try log.int("document.getElementById('log').scrollTop"), 0, "the viewer must not scroll while the reader is reading above")
+        _ = try log.evaluate("document.getElementById('jump').click()")
+        try log.waitFor("the jump button to go back to the end", timeout: 10,
+            "(l => l.scrollHeight - l.scrollTop - l.clientHeight < 4)(document.getElementById('log')) && document.getElementById('jump').hidden")
 
         // The page's own event-stream parser gives the same events however the bytes are split.
         XCTAssertEqual(try explorer.string(Self.parserCheck), "ok")
@@ -130,7 +147,8 @@ final class BrowserTests: XCTestCase {
             "document.documentElement.dataset.conn === 'live' && +document.documentElement.dataset.reconnects >= 1")
         _ = try log.publish(channel: channel, body: "after-2")
         let lastID = try log.publish(channel: channel, body: "after-3")
-        let expected = ["before-1", "before-2", "before-3", "typed-1", "held-1", "after-1", "after-2", "after-3"]
+        let expected =
+            ["before-1", "before-2", "before-3", "typed-1", "held-1"] + fill + ["while-scrolled-up", "after-1", "after-2", "after-3"]
         try log.waitFor("the lines published after the restart", timeout: 10, Self.logHas(["after-1", "after-2", "after-3"]))
         XCTAssertEqual(
             try log.strings("[...document.querySelectorAll('#log .line .d')].map(e => e.textContent)"), expected,
@@ -147,6 +165,22 @@ final class BrowserTests: XCTestCase {
         try explorer.waitFor(
             "the explorer's raw viewer to show the events after the restart, once", timeout: 10,
             "[...document.querySelectorAll('#raw .ev pre')].map(e => e.textContent).join(',') === '\(expected.joined(separator: ","))'")
+
+        // 7. A graceful stop (SIGTERM ends every stream cleanly) and a third server: the same again.
+        let reconnects = try log.int("+document.documentElement.dataset.reconnects")
+        server.stop()
+        XCTAssertEqual(server.process.terminationReason, .exit, "sse-serve should exit, not die, on SIGTERM")
+        XCTAssertEqual(server.process.terminationStatus, 0, "sse-serve should exit 0 on SIGTERM; stderr: \(server.output.text)")
+        server = try ServerProcess.start(
+            binary: binary, arguments: ["--port", "\(port)"] + serverArguments, directory: Self.repo,
+            name: "third server (same port \(port))", retryBindFor: 10)
+        let finalID = try log.publish(channel: channel, body: "after-stop")
+        try log.waitFor(
+            "the log viewer to reconnect after a graceful stop and show the new line", timeout: 15,
+            "+document.documentElement.dataset.reconnects > \(reconnects) && document.documentElement.dataset.lastEventId === '\(finalID)'")
+        XCTAssertEqual(
+            try log.strings("[...document.querySelectorAll('#log .line .d')].map(e => e.textContent)"), expected + ["after-stop"],
+            "every line exactly once, in order, across a graceful restart")
     }
 
     /// JavaScript: feeds App.EventStreamParser a stream with every kind of line ending, comments, a BOM,
