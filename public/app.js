@@ -158,7 +158,7 @@
           report("reconnecting", `server refused; retrying in ${Math.round(wait / 1000)} s`);
           timer = setTimeout(connect, wait);
         } else {
-          report("reconnecting", lastId ? `will resume after id ${lastId}` : "will retry");
+          report("reconnecting", "connection lost; retrying");
         }
       };
       const handler = (e) => {
@@ -292,6 +292,7 @@
         else if (lastEventId !== null) url = withParam(path, "lastEventId", String(lastEventId));
         report(opened ? "reconnecting" : "connecting", opened ? `resuming after ${lastId || "the start"}` : "");
         let pause = retry;
+        let ended = "";
         try {
           const res = await fetch(url, { headers, signal, cache: "no-store" });
           if (res.status !== 200) {
@@ -321,14 +322,17 @@
             if (parser.lastEventId) lastId = parser.lastEventId;
             if (parser.retry !== null) retry = parser.retry;
           }
-          report("reconnecting", "stream ended");
+          if (signal.aborted) return;
+          ended = "the server closed the stream";
         } catch (err) {
           if (signal.aborted) return;
           failures += 1;
-          report("reconnecting", `${err && err.message ? err.message : err}`);
+          ended = opened ? "connection lost" : "cannot reach the server";
+          if (err && /^HTTP /.test(err.message)) ended = `server busy (${err.message})`;
         }
         // Like EventSource, wait `retry` ms; back off further while the server stays away.
         const wait = Math.min(30000, pause * 2 ** Math.min(Math.max(failures - 1, 0), 3)) * (0.8 + Math.random() * 0.4);
+        report("reconnecting", `${ended}; retry in ${(wait / 1000).toFixed(1)} s`);
         await sleep(wait, signal);
       }
     }

@@ -230,7 +230,7 @@
   // --- the stream ------------------------------------------------------------------
 
   if (!channel) {
-    App.status.set("closed", "no channel chosen");
+    App.status.set("idle", "no channel chosen");
     placeholder.textContent = "Loading channels…";
     input.focus();
     return;
