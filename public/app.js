@@ -305,6 +305,11 @@
             report("error", `HTTP ${res.status}${text ? ": " + text : ""}`);
             return; // a 4xx will not get better by asking again
           }
+          const type = res.headers.get("Content-Type") || "";
+          if (!/^text\/event-stream/i.test(type)) {
+            report("error", `not an event stream (Content-Type: ${type || "none"})`);
+            return; // EventSource gives up here too
+          }
           const parser = new EventStreamParser();
           const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
           if (opened) status.reconnects += 1;
