@@ -183,6 +183,38 @@ final class BrowserTests: XCTestCase {
             "every line exactly once, in order, across a graceful restart")
     }
 
+    func testGzipStreamsReachThePageEventByEvent() throws {
+        guard let chromium = Chromium.find() else {
+            throw XCTSkip("Chromium not found; run .ci/install-chromium to install it. The browser test did not run.")
+        }
+        let binary = try ServerBinary.locate()
+        let work = try TemporaryDirectory("sse-browser-gzip")
+        defer { work.remove() }
+        let publicDir = Self.repo.appendingPathComponent("public").path
+        let server = try ServerProcess.start(
+            binary: binary, arguments: ["--port", "0", "--host", "127.0.0.1", "--public", publicDir, "--gzip", "stdin"],
+            directory: Self.repo, name: "gzip server")
+        defer { server.stop() }
+        let browser = try Chromium(executable: chromium, profile: work.url.appendingPathComponent("profile").path)
+        defer { browser.close() }
+
+        let log = try browser.open("http://127.0.0.1:\(server.port)/log.html?channel=zipped", network: true)
+        try log.waitFor("the log viewer to be live", timeout: 10, "document.documentElement.dataset.conn === 'live'")
+        // One event at a time: each must arrive on its own, so the server must flush the gzip stream per event.
+        for n in 1...3 {
+            _ = try log.publish(channel: "zipped", body: "zipped-\(n)")
+            try log.waitFor("zipped-\(n) in the log viewer", timeout: 10, Self.logHas(["zipped-\(n)"]))
+        }
+        XCTAssertEqual(
+            try log.strings("[...document.querySelectorAll('#log .line .d')].map(e => e.textContent)"),
+            ["zipped-1", "zipped-2", "zipped-3"])
+        let encodings = browser.responseHeaders(urlContaining: "/events/zipped").map { headers in
+            headers.first { $0.key.lowercased() == "content-encoding" }?.value ?? "none"
+        }
+        XCTAssertEqual(encodings.first, "gzip", "the stream should be gzip-encoded with --gzip (saw \(encodings))")
+        XCTAssertTrue(browser.consoleProblems().isEmpty, browser.consoleProblems().joined(separator: "\n"))
+    }
+
     /// JavaScript: feeds App.EventStreamParser a stream with every kind of line ending, comments, a BOM,
     /// multi-line data, an id with NUL, a bad retry and an unknown field, split at every offset
     /// and in one piece; "ok" when every split gives the expected events, else what differed.
@@ -461,7 +493,7 @@ private final class Chromium: @unchecked Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attributes, 0)
         let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         closeDescriptor(input.read)
@@ -541,7 +573,7 @@ private final class Chromium: @unchecked Sendable {
     }
 
     /// A new visible page (its own window, so it is never a hidden background tab) at `url`.
-    func open(_ url: String) throws -> BrowserPage {
+    func open(_ url: String, network: Bool = false) throws -> BrowserPage {
         let target = try send("Target.createTarget", ["url": "about:blank", "newWindow": true])
         guard let targetID = target["targetId"] as? String else { throw BrowserTestError("Target.createTarget: \(target)") }
         let attached = try send("Target.attachToTarget", ["targetId": targetID, "flatten": true])
@@ -550,6 +582,7 @@ private final class Chromium: @unchecked Sendable {
         try send("Runtime.enable", session: session)
         try send("Log.enable", session: session)
         try send("Page.enable", session: session)
+        if network { try send("Network.enable", session: session) }
         try send("Page.navigate", ["url": url], session: session)
         try page.waitFor("\(url) to load", timeout: 15, "document.readyState === 'complete' && location.href !== 'about:blank'")
         return page
@@ -576,6 +609,19 @@ private final class Chromium: @unchecked Sendable {
             default:
                 return nil
             }
+        }
+    }
+
+    /// The response headers of every response seen (with `network: true`) whose URL contains `part`.
+    func responseHeaders(urlContaining part: String) -> [[String: String]] {
+        condition.lock()
+        defer { condition.unlock() }
+        return events.compactMap { event in
+            guard event["method"] as? String == "Network.responseReceived",
+                let response = (event["params"] as? [String: Any])?["response"] as? [String: Any],
+                (response["url"] as? String)?.contains(part) == true
+            else { return nil }
+            return (response["headers"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
         }
     }
 
