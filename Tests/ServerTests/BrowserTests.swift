@@ -36,7 +36,7 @@ final class BrowserTests: XCTestCase {
         // 1. A server on an ephemeral port, with the ticker demo.
         var server = try ServerProcess.start(
             binary: binary, arguments: ["--port", "0"] + serverArguments, directory: Self.repo, name: "first server")
-        defer { server.stop() }
+        defer { server.kill() }
         let origin = "http://127.0.0.1:\(server.port)"
 
         let browser = try Chromium(executable: chromium, profile: work.url.appendingPathComponent("profile").path)
@@ -168,8 +168,8 @@ final class BrowserTests: XCTestCase {
 
         // 7. A graceful stop (SIGTERM ends every stream cleanly) and a third server: the same again.
         let reconnects = try log.int("+document.documentElement.dataset.reconnects")
-        server.stop()
-        XCTAssertEqual(server.process.terminationReason, .exit, "sse-serve should exit, not die, on SIGTERM")
+        let stopTime = server.stop(grace: 10)
+        XCTAssertEqual(server.process.terminationReason, .exit, "sse-serve should exit, not die, on SIGTERM (waited \(stopTime) s)")
         XCTAssertEqual(server.process.terminationStatus, 0, "sse-serve should exit 0 on SIGTERM; stderr: \(server.output.text)")
         server = try ServerProcess.start(
             binary: binary, arguments: ["--port", "\(port)"] + serverArguments, directory: Self.repo,
@@ -194,7 +194,7 @@ final class BrowserTests: XCTestCase {
         let server = try ServerProcess.start(
             binary: binary, arguments: ["--port", "0", "--host", "127.0.0.1", "--public", publicDir, "--gzip", "stdin"],
             directory: Self.repo, name: "gzip server")
-        defer { server.stop() }
+        defer { server.kill() }
         let browser = try Chromium(executable: chromium, profile: work.url.appendingPathComponent("profile").path)
         defer { browser.close() }
 
@@ -384,13 +384,18 @@ private final class ServerProcess {
         process.waitUntilExit()
     }
 
-    /// SIGTERM, then SIGKILL if it is still there after five seconds.
-    func stop() {
-        guard process.isRunning else { return }
+    /// SIGTERM, then SIGKILL if it is still there after `grace` seconds; returns how long it took to exit.
+    @discardableResult
+    func stop(grace: TimeInterval) -> TimeInterval {
+        let start = Date()
+        guard process.isRunning else { return 0 }
         process.terminate()
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = start.addingTimeInterval(grace)
+        // Bounded: polls for the exit until the deadline.
         while process.isRunning && Date() < deadline { usleep(20_000) }
+        let elapsed = Date().timeIntervalSince(start)
         kill()
+        return elapsed
     }
 }
 
