@@ -90,10 +90,21 @@
     }
     const d = document.createElement("span");
     d.className = "d";
-    d.textContent = ev.data;
+    d.textContent = ev.type === "sse-gap" ? gapText(ev.data) : ev.data;
     div.appendChild(d);
     div.hidden = !matches(div);
     return div;
+  }
+
+  /** The server's notice that events were lost (the buffer no longer held them), in words. */
+  function gapText(data) {
+    try {
+      const gap = JSON.parse(data);
+      const lost = (gap.channels || []).map((c) => `${c.channel}: lost through id ${c.lostThrough}, resuming at ${c.resumesAt}`);
+      return `⚠ ${gap.message || "some events were lost"}` + (lost.length ? ` (${lost.join("; ")})` : "");
+    } catch {
+      return `⚠ ${data}`;
+    }
   }
 
   const atEnd = () => logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight < 4;
