@@ -5,21 +5,22 @@
 public enum EventEncoder {
     /// Encodes a published event once, as the chunk every subscriber receives.
     public static func encode(id: EventID, type: String, data: String) -> WireEvent {
-        var idText = id.description
         var type = type
         var data = data
-        return idText.withUTF8 { idBytes in
-            type.withUTF8 { typeBytes in
-                data.withUTF8 { dataBytes in
+        let idCount = decimalDigits(id.millis) + 1 + decimalDigits(id.sequence)
+        return type.withUTF8 { typeBytes in
+            data.withUTF8 { dataBytes in
                     let sendsType = !(typeBytes.count == 7 && typeBytes.elementsEqual("message".utf8))
-                    let bodyCount = blockSize(id: idBytes.count, type: sendsType ? typeBytes.count : nil, data: dataBytes)
+                    let bodyCount = blockSize(id: idCount, type: sendsType ? typeBytes.count : nil, data: dataBytes)
                     let prefixCount = hexDigits(bodyCount) + 2
                     return WireEvent(id: id, capacity: prefixCount + bodyCount + 2) { out in
                         var w = Writer(out)
                         w.hex(bodyCount)
                         w.ascii("\r\n")
                         w.ascii("id: ")
-                        w.bytes(idBytes)
+                        w.decimal(id.millis)
+                        w.byte(0x2D)
+                        w.decimal(id.sequence)
                         w.byte(0x0A)
                         if sendsType {
                             w.ascii("event: ")
@@ -31,7 +32,6 @@ public enum EventEncoder {
                         w.ascii("\r\n")
                         return (prefixCount, bodyCount, w.offset)
                     }
-                }
             }
         }
     }
@@ -87,6 +87,16 @@ public enum EventEncoder {
         body(UnsafeBufferPointer(rebasing: data[start..<n]))
     }
 
+    static func decimalDigits(_ value: UInt64) -> Int {
+        var digits = 1
+        var v = value / 10
+        while v > 0 {
+            digits += 1
+            v /= 10
+        }
+        return digits
+    }
+
     static func hexDigits(_ value: Int) -> Int {
         var digits = 1
         var v = value >> 4
@@ -113,6 +123,15 @@ public enum EventEncoder {
         }
         mutating func ascii(_ s: StaticString) {
             bytes(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        }
+        mutating func decimal(_ value: UInt64) {
+            let digits = EventEncoder.decimalDigits(value)
+            var v = value
+            for k in stride(from: digits - 1, through: 0, by: -1) {
+                out[offset + k] = UInt8(0x30 + v % 10)
+                v /= 10
+            }
+            offset += digits
         }
         mutating func hex(_ value: Int) {
             let digits = EventEncoder.hexDigits(value)

@@ -25,10 +25,13 @@ public enum Query {
     public static func parse<S: StringProtocol>(_ query: S?) -> [(name: String, value: String)]? {
         guard let query, !query.isEmpty else { return [] }
         var pairs: [(name: String, value: String)] = []
-        for part in query.split(separator: "&") where !part.isEmpty {
-            let nameEnd = part.firstIndex(of: "=") ?? part.endIndex
-            guard let name = percentDecode(part[..<nameEnd], plusAsSpace: true) else { return nil }
-            let rawValue = nameEnd == part.endIndex ? "" : String(part[part.index(after: nameEnd)...])
+        // Split on the bytes `&` and `=`, not on Characters: a combining mark after
+        // either would otherwise join it into one grapheme and hide it.
+        let text = String(query)
+        for part in text.utf8.split(separator: 0x26) where !part.isEmpty {
+            let nameEnd = part.firstIndex(of: 0x3D) ?? part.endIndex
+            guard let name = percentDecode(Substring(part[..<nameEnd]), plusAsSpace: true) else { return nil }
+            let rawValue = nameEnd == part.endIndex ? "" : Substring(part[part.index(after: nameEnd)...])
             guard let value = percentDecode(rawValue, plusAsSpace: true) else { return nil }
             pairs.append((name, value))
         }

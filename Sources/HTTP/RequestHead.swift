@@ -22,7 +22,7 @@ public struct RequestHead: Sendable, Equatable {
 
     /// The first value of the field `name` (case-insensitive).
     public func header(_ name: String) -> String? {
-        for field in headers where field.name.utf8.count == name.utf8.count && field.name.lowercased() == name.lowercased() {
+        for field in headers where Self.sameName(field.name, name) {
             return field.value
         }
         return nil
@@ -30,7 +30,19 @@ public struct RequestHead: Sendable, Equatable {
 
     /// Every value of the field `name`, for list fields such as `Connection`.
     public func headerValues(_ name: String) -> [String] {
-        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+        headers.filter { Self.sameName($0.name, name) }.map(\.value)
+    }
+
+    /// ASCII case-insensitive comparison of field names, without allocating.
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        let x = a.utf8
+        let y = b.utf8
+        guard x.count == y.count else { return false }
+        for (p, q) in zip(x, y) where p != q {
+            let lower = p | 0x20
+            guard lower == q | 0x20, lower >= 0x61, lower <= 0x7A else { return false }
+        }
+        return true
     }
 
     /// The path part of the target, before `?`, still percent-encoded.

@@ -87,7 +87,9 @@ public struct RequestParser: Sendable {
         while start < bytes.count, bytes[start] == 0x0D || bytes[start] == 0x0A { start += 1 }
         if start > 0 && start == bytes.count { return (start, nil) }
         guard let end = Self.headEnd(bytes, from: max(start, scanned - 3)) else {
-            if bytes.count - start > maxHeaderBytes { return fail(431, "request header section is over \(maxHeaderBytes / 1024) KiB") }
+            // Up to 3 bytes here ("\r\n\r") may be the start of the blank line, which
+            // does not count: the limit must not depend on where the reads split the head.
+            if bytes.count - start - 3 > maxHeaderBytes { return fail(431, "request header section is over \(maxHeaderBytes / 1024) KiB") }
             state = .head(scanned: bytes.count)
             return (0, nil)
         }
@@ -192,10 +194,12 @@ public struct RequestParser: Sendable {
             return (le.next, .end)
         }
         guard let end = Self.headEnd(bytes, from: max(0, scanned - 3)) else {
-            if bytes.count > maxHeaderBytes { return fail(431, "trailer section too large") }
+            if bytes.count - 3 > maxHeaderBytes { return fail(431, "trailer section too large") }
             state = .trailers(scanned: bytes.count)
             return (0, nil)
         }
+        // The same limit when the whole section arrived in one read.
+        if end.start > maxHeaderBytes { return fail(431, "trailer section too large") }
         state = .head(scanned: 0)
         return (end.next, .end)
     }

@@ -25,6 +25,8 @@ public final class EventLoop: @unchecked Sendable {
     private var jobs: [() -> Void] = []
     private var signalled = false
     private var stopRequested = false
+    /// A wake-up asked for on the loop's own thread, handled before it sleeps.
+    private var selfWoken = false
     private var thread: pthread_t?
 
     /// Called on the loop after a wake-up from `wake()`.
@@ -100,8 +102,13 @@ public final class EventLoop: @unchecked Sendable {
         wake()
     }
 
-    /// Makes the loop call `onWake` soon; cheap to call often.
+    /// Makes the loop call `onWake` soon; cheap to call often. From the loop's
+    /// own thread it only sets a flag: the loop is awake already.
     public func wake() {
+        if inLoopThread {
+            selfWoken = true
+            return
+        }
         var one: UInt64 = 1
         // An eventfd write only fails with EAGAIN when the counter is saturated,
         // which still leaves the loop woken.
@@ -128,6 +135,10 @@ public final class EventLoop: @unchecked Sendable {
         defer { events.deallocate() }
         var nextTick = Clock.monotonicNanos() + tickInterval
         while true {
+            if selfWoken {
+                selfWoken = false
+                onWake()
+            }
             let now = Clock.monotonicNanos()
             if now >= nextTick {
                 onTick(now)

@@ -10,10 +10,12 @@ final class ByteBuffer {
 
     init(capacity: Int = 0) {
         self.capacity = capacity
-        storage = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1), alignment: 16)
+        storage = capacity > 0 ? UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16) : ByteBuffer.empty
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        if capacity > 0 { storage.deallocate() }
+    }
 
     var count: Int { writeIndex - readIndex }
     var isEmpty: Bool { readIndex == writeIndex }
@@ -56,10 +58,25 @@ final class ByteBuffer {
     /// Gives memory back after a large burst, so idle connections stay small.
     func shrinkIfIdle(limit: Int = 64 * 1024) {
         guard isEmpty, capacity > limit else { return }
+        release()
+    }
+
+    /// Frees the storage when nothing is buffered (an idle connection holds none).
+    func releaseIfEmpty() {
+        guard isEmpty, capacity > 0 else { return }
+        release()
+    }
+
+    private func release() {
         storage.deallocate()
         capacity = 0
-        storage = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 16)
+        storage = ByteBuffer.empty
+        readIndex = 0
+        writeIndex = 0
     }
+
+    /// Shared zero-capacity storage, so an empty buffer allocates nothing.
+    nonisolated(unsafe) private static let empty = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 16)
 
     private func reserve(_ extra: Int) {
         if capacity - writeIndex >= extra { return }
@@ -71,8 +88,8 @@ final class ByteBuffer {
             var newCapacity = max(capacity, 512)
             while newCapacity - live < extra { newCapacity *= 2 }
             let bigger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-            bigger.copyMemory(from: storage + readIndex, byteCount: live)
-            storage.deallocate()
+            if live > 0 { bigger.copyMemory(from: storage + readIndex, byteCount: live) }
+            if capacity > 0 { storage.deallocate() }
             storage = bigger
             capacity = newCapacity
         }

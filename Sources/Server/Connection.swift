@@ -42,7 +42,6 @@ final class Connection: EventHandler {
     var readPaused = false
     var stream: StreamState?
 
-    static let readChunk = 64 * 1024
     /// Output owed to a client that pipelines requests without reading the answers.
     static let maxPipelinedOutput = 256 * 1024
 
@@ -77,17 +76,14 @@ final class Connection: EventHandler {
     }
 
     private func readInput() {
-        let space = inbox.writableSpace(minimum: 4096)
-        let target = UnsafeMutableRawBufferPointer(rebasing: space[0..<min(space.count, Self.readChunk)])
-        switch Socket.read(fd, into: target) {
+        switch Socket.read(fd, into: context.readBuffer) {
         case .processed(let n):
-            inbox.didWrite(n)
             lastRead = Clock.monotonicNanos()
-            if phase == .streaming || phase == .draining {
-                inbox.clear()
-                return
-            }
+            // A subscriber has nothing more to say; what it sends is dropped.
+            if phase == .streaming || phase == .draining { return }
+            inbox.append(UnsafeRawBufferPointer(rebasing: context.readBuffer[0..<n]))
             process()
+            inbox.releaseIfEmpty()
         case .endOfFile:
             peerClosed()
         case .wouldBlock:

@@ -24,6 +24,9 @@ final class LoopContext: EventHandler, @unchecked Sendable {
     /// Scratch space for writev: one vector per event in a write.
     let vectors: UnsafeMutablePointer<iovec>
     static let maxVectors = 512
+    /// Every connection on the loop reads into this, so an idle connection
+    /// holds no input buffer of its own.
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     var delivered: UInt64 = 0
     private var stopping = false
     /// Called once every connection is closed after `beginShutdown`.
@@ -43,6 +46,7 @@ final class LoopContext: EventHandler, @unchecked Sendable {
 
     deinit {
         vectors.deallocate()
+        readBuffer.deallocate()
         if reserveFD >= 0 { close(reserveFD) }
     }
 
@@ -73,6 +77,9 @@ final class LoopContext: EventHandler, @unchecked Sendable {
     }
 
     private func adopt(_ fd: Int32) {
+        // Events are small and written as they come: Nagle would hold each one
+        // back until the previous one is acknowledged.
+        Socket.setNoDelay(fd)
         let count = server.metrics.connections.add(1, ordering: .relaxed).newValue
         let connection = Connection(fd: fd, context: self, overCapacity: count > server.configuration.maxClients)
         connection.slot = connections.count
