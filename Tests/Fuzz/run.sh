@@ -27,6 +27,10 @@ fi
 
 if [[ $what == all ]]; then selected=("${TARGETS[@]}"); else selected=("$what"); fi
 
+# FUZZ_JOBS=N runs N processes (logs in .build-fuzz/fuzz-*.log); the default is one, in this process.
+parallel=()
+if (( jobs > 1 )); then parallel=(-jobs="$jobs" -workers="$jobs"); fi
+
 status=0
 for t in "${selected[@]}"; do
     echo "== building $t"
@@ -37,9 +41,11 @@ for t in "${selected[@]}"; do
     mkdir -p ".build-fuzz/corpus/$t" ".build-fuzz/crashes/$t"
     echo "== fuzzing $t for $seconds s"
     # Swift's own backtracer would catch the trap before libFuzzer can save the input.
-    if SWIFT_BACKTRACE=enable=no "$binary" ".build-fuzz/corpus/$t" "Tests/Fuzz/corpus/$t" \
-        -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -jobs="$jobs" -workers="$jobs" \
-        -artifact_prefix=".build-fuzz/crashes/$t/" -print_final_stats=1 2>".build-fuzz/$t.log"; then
+    # Run from .build-fuzz: with FUZZ_JOBS libFuzzer writes its fuzz-N.log files to the current folder.
+    root=$PWD
+    if (cd .build-fuzz && SWIFT_BACKTRACE=enable=no "$root/$binary" "corpus/$t" "$root/Tests/Fuzz/corpus/$t" \
+        -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 "${parallel[@]}" \
+        -artifact_prefix="crashes/$t/" -print_final_stats=1 2>"$t.log"); then
         grep -E "stat::number_of_executed_units|stat::new_units_added|cov:" ".build-fuzz/$t.log" | tail -3
     else
         status=1
