@@ -26,7 +26,8 @@ public final class MemoryLog: ChannelLog {
 
     public init(capacity: Int) {
         self.capacity = max(capacity, 1)
-        ring = RingBuffer(initialCapacity: min(self.capacity, 1024))
+        // Small at first: a channel that is only subscribed to costs little.
+        ring = RingBuffer(initialCapacity: min(self.capacity, 16))
     }
 
     public var endSequence: UInt64 { startSequence + UInt64(ring.count) }

@@ -167,6 +167,12 @@ public final class Hub: @unchecked Sendable {
             if window.subscriptions == 0 {
                 group.windows[window.name] = nil
             }
+            // A channel that never had an event and has no one left listening
+            // is forgotten, so subscribing to made-up names costs nothing lasting.
+            let channel = window.channel
+            if channel.log.endSequence == 0 && channel.subscriberCount == 0 && channels[channel.name] === channel {
+                channels[channel.name] = nil
+            }
         }
     }
 

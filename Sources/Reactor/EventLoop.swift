@@ -109,6 +109,10 @@ public final class EventLoop: @unchecked Sendable {
             selfWoken = true
             return
         }
+        signalEventFD()
+    }
+
+    private func signalEventFD() {
         var one: UInt64 = 1
         // An eventfd write only fails with EAGAIN when the counter is saturated,
         // which still leaves the loop woken.
@@ -117,7 +121,7 @@ public final class EventLoop: @unchecked Sendable {
 
     public func stop() {
         jobsLock.withLock { stopRequested = true }
-        wake()
+        signalEventFD()
     }
 
     public var inLoopThread: Bool {
@@ -168,14 +172,15 @@ public final class EventLoop: @unchecked Sendable {
             if woken {
                 var value: UInt64 = 0
                 _ = Glibc.read(wakeFd, &value, 8)
-                let (pending, stopping) = jobsLock.withLock { () -> ([() -> Void], Bool) in
+                let pending = jobsLock.withLock { () -> [() -> Void] in
                     let taken = jobs
                     jobs.removeAll()
-                    return (taken, stopRequested)
+                    return taken
                 }
                 for job in pending { job() }
                 onWake()
-                if stopping { return }
+                // Read after the jobs: a job may be the one that asked to stop.
+                if jobsLock.withLock({ stopRequested }) { return }
             }
         }
     }
