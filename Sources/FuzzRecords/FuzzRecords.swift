@@ -64,7 +64,19 @@ enum FuzzRecords {
         // Exactly one blank line, at the end: nothing in the data ends the block early.
         precondition(zip(body.dropLast(), body.dropFirst()).filter { $0 == 0x0A && $1 == 0x0A }.count == 1, "blank line inside the block")
         let records = run(.sse, maxRecordBytes: 1 << 20, [body])
-        let expectedData = data.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        // Line breaks normalised on the bytes: CR LF, then a lone CR, become LF (a
+        // String search would miss a CR that a combining mark joins into one Character).
+        var normalised: [UInt8] = []
+        var bytesIn = Array(data.utf8)[...]
+        while let b = bytesIn.popFirst() {
+            if b == 0x0D {
+                if bytesIn.first == 0x0A { bytesIn = bytesIn.dropFirst() }
+                normalised.append(0x0A)
+            } else {
+                normalised.append(b)
+            }
+        }
+        let expectedData = String(decoding: normalised, as: UTF8.self)
         
         precondition(records.count == 1, "\(records.count) records from one block")
         guard case .success(let record) = records[0] else { preconditionFailure("\(records[0])") }
