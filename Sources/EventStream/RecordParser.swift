@@ -20,7 +20,9 @@ import Glibc
 ///   LF-terminated line); `id:` and `retry:` are ignored, a block without
 ///   `data:` is not an event. At `finish` a last block not followed by a blank
 ///   line is still an event: the input ended, no connection dropped.
-/// - `json`: one object per line; blank lines are skipped.
+/// - `json`: one object per line; blank lines are skipped. A non-string `data`
+///   is sent as the JSON text the record has for it, without white space
+///   outside strings (key order and number spelling as the sender wrote them).
 ///
 /// Invalid UTF-8 becomes U+FFFD. A UTF-8 byte order mark at the start is dropped.
 public struct RecordParser: Sendable {
@@ -227,8 +229,9 @@ public struct RecordParser: Sendable {
         let data: String
         if let string = dataValue as? String {
             data = string
+        } else if let raw = text.utf8.withContiguousStorageIfAvailable({ JSONText.member("data", in: UnsafeRawBufferPointer($0)) }) ?? nil {
+            data = raw
         } else {
-            // Sorted keys: the same value always gives the same text.
             guard
                 let encoded = try? JSONSerialization.data(
                     withJSONObject: dataValue, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])

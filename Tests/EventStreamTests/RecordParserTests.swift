@@ -206,7 +206,25 @@ struct RecordParserTests {
             """
         #expect(
             parseEverySplit(input, format: .json) == [
-                msg("{\"a\":[true,null,1.5,\"x/y\"],\"b\":1}"), msg("42"), msg("false"), msg("null"), msg("[1,2]"),
+                msg("{\"b\":1,\"a\":[true,null,1.5,\"x/y\"]}"), msg("42"), msg("false"), msg("null"), msg("[1,2]"),
+            ])
+    }
+
+    @Test("json: data's text keeps the sender's key order and numbers, without white space outside strings")
+    func jsonDataText() {
+        let input = #"""
+            { "event" : "e" , "data" : { "s" : "a } b ] \" {" , "t" : [ 1.50 , -2e3 ] } , "channel" : "c" }
+            {"data": ["q\"}", 2], "x": {"data": 1}}
+            {"\u0064ata": {"b": 1, "a": 2}}
+            {"data":1,"data":{"z": 0}}
+
+            """#
+        #expect(
+            parseEverySplit(input, format: .json) == [
+                msg(#"{"s":"a } b ] \" {","t":[1.50,-2e3]}"#, "e", channel: "c"),
+                msg(#"["q\"}",2]"#),
+                msg(#"{"a":2,"b":1}"#),
+                msg(#"{"z":0}"#),
             ])
     }
 
