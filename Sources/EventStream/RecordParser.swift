@@ -64,8 +64,10 @@ public struct RecordParser: Sendable {
                 continue
             }
             guard let lf = found else {
-                // +1: the CR of a CRLF may be here while its LF is still to come.
-                if pending.count + remaining > maxRecordBytes + 1 {
+                // +1: the CR of a CRLF may be here while its LF is still to come;
+                // a BOM that starts the input is not part of the record either.
+                let allowance = 1 + (lineNumber == 1 && startsWithBOM(p, remaining) ? 3 : 0)
+                if pending.count + remaining > maxRecordBytes + allowance {
                     reportTooLong(emit)
                     releasePending()
                     skippingLine = true
@@ -103,6 +105,23 @@ public struct RecordParser: Sendable {
         releasePending()
         skippingLine = false
         lineNumber = 1
+    }
+
+    /// True when the line being read (`pending`, then `count` bytes at `next`) starts with a UTF-8 BOM.
+    private func startsWithBOM(_ next: UnsafeRawPointer, _ count: Int) -> Bool {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        for i in 0..<3 {
+            let byte: UInt8
+            if i < pending.count {
+                byte = pending[i]
+            } else if i - pending.count < count {
+                byte = next.load(fromByteOffset: i - pending.count, as: UInt8.self)
+            } else {
+                return false
+            }
+            if byte != bom[i] { return false }
+        }
+        return true
     }
 
     private mutating func releasePending() {

@@ -105,6 +105,9 @@ struct RecordParserTests {
     @Test("line: a byte order mark at the start is dropped")
     func lineBOM() {
         #expect(parseEverySplit("\u{FEFF}x\n\u{FEFF}y\n", format: .line) == [msg("x"), msg("\u{FEFF}y")])
+        // The BOM is not part of the record, whether the line arrives whole or in pieces.
+        #expect(parseEverySplit("\u{FEFF}abcde\r\n", format: .line, max: 5) == [msg("abcde")])
+        #expect(parseEverySplit("\u{FEFF}data:\n\n", format: .sse, max: 5) == [msg("")])
     }
 
     @Test("line: a line over the limit is an error with its number; the next line goes on")
