@@ -79,7 +79,7 @@ def publisher(shared, index, rng):
         blocks = []
         for _ in range(burst):
             n += 1
-            blocks.append(f"data: p{index}-{n} {'x' * rng.randint(0, 300)}\n\n")
+            blocks.append(f"data: {channel} p{index}-{n} {'x' * rng.randint(0, 300)}\n\n")
         try:
             status, body = http_post(shared.port, f"/events/{channel}", "".join(blocks).encode())
         except OSError:
@@ -132,6 +132,8 @@ class Subscriber(threading.Thread):
         self.last_id = "0"
         self.seen = set()
         self.retry = 0.2
+        self.previous = None  # (id, first word of data, connect number) of the last event
+        self.disorder_examples = []
 
     def run(self):
         while not self.shared.stop:
@@ -229,8 +231,12 @@ class Subscriber(threading.Thread):
         if event_id in self.seen:
             self.duplicates += 1
             return
+        tag = ("\n".join(data).split(" ") or [""])[0]
         if self.ids and id_key(event_id) <= id_key(self.ids[-1]):
             self.disorder += 1
+            if len(self.disorder_examples) < 3:
+                self.disorder_examples.append((self.previous, (event_id, tag, self.connects)))
+        self.previous = (event_id, tag, self.connects)
         self.seen.add(event_id)
         self.ids.append(event_id)
         self.last_id = event_id
@@ -389,6 +395,8 @@ def main():
                 f"  out-of-order {s.disorder}  gap notices {s.gaps_notices}  tail {len(s.tail)}/{len(tail_written)}"
                 f" (missing {tail_missing})  unacknowledged extras {extra}")
         print(line)
+        for example in s.disorder_examples:
+            print(f"           out of order: {example[0]} then {example[1]}")
         if good and (missing or s.duplicates or s.disorder or tail_missing or s.gaps_notices):
             ok = False
     for i, samples in enumerate(lifetimes):
