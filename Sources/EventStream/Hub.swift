@@ -70,9 +70,11 @@ public final class Hub: @unchecked Sendable {
             target.publishedCount += 1
             target.lastID = id
             ids.append(id)
-            if target.pendingGroups != 0 || target.subscribersByGroup.isEmpty { continue }
             for group in groups where target.subscribersByGroup[group.index] > 0 {
-                target.pendingGroups |= 1 << UInt64(group.index)
+                // Each loop is told once per channel until it syncs.
+                let bit = UInt64(1) << UInt64(group.index)
+                if target.pendingGroups & bit != 0 { continue }
+                target.pendingGroups |= bit
                 group.dirty.append(target)
                 if !group.wakePending {
                     group.wakePending = true

@@ -1,5 +1,6 @@
 import CShim
 import Glibc
+import Synchronization
 
 /// Something registered on an event loop that is told when its descriptor is ready.
 public protocol EventHandler: AnyObject {
@@ -27,7 +28,8 @@ public final class EventLoop: @unchecked Sendable {
     private var stopRequested = false
     /// A wake-up asked for on the loop's own thread, handled before it sleeps.
     private var selfWoken = false
-    private var thread: pthread_t?
+    /// The running loop's thread (`pthread_self`), 0 before `run`; read from any thread.
+    private let thread = Atomic<UInt>(0)
 
     /// Called on the loop after a wake-up from `wake()`.
     public var onWake: () -> Void = {}
@@ -125,15 +127,14 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     public var inLoopThread: Bool {
-        guard let thread else { return false }
-        return pthread_equal(thread, pthread_self()) != 0
+        thread.load(ordering: .relaxed) == UInt(pthread_self())
     }
 
     // MARK: - running
 
     /// Runs the loop on the calling thread until `stop()`.
     public func run() {
-        thread = pthread_self()
+        thread.store(UInt(pthread_self()), ordering: .relaxed)
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
