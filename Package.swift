@@ -32,8 +32,9 @@ let package = Package(
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
-        .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP"]),
-        .executableTarget(name: "FuzzRecords", dependencies: ["EventStream"]),
-        .executableTarget(name: "FuzzQuery", dependencies: ["HTTP", "EventStream"]),
+        .target(name: "FuzzSupport"),
+        .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP", "FuzzSupport"]),
+        .executableTarget(name: "FuzzRecords", dependencies: ["EventStream", "FuzzSupport"]),
+        .executableTarget(name: "FuzzQuery", dependencies: ["HTTP", "EventStream", "FuzzSupport"]),
     ]
 )
