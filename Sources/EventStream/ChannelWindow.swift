@@ -29,6 +29,15 @@ public final class ChannelWindow: @unchecked Sendable {
         events[Int(sequence - start)]
     }
 
+    /// The bytes of the event at `sequence` to write: the whole chunk, or
+    /// only the event-stream block when `chunked` is false. Valid while the
+    /// window holds the event; reading them takes no reference.
+    @inline(__always)
+    public func segment(at sequence: UInt64, chunked: Bool) -> UnsafeRawBufferPointer {
+        let event = events[Int(sequence - start)]
+        return chunked ? UnsafeRawBufferPointer(event.bytes) : event.body
+    }
+
     /// True when `cursor` has fallen behind what the window (and the log) still hold.
     public func hasLost(_ cursor: UInt64) -> Bool { cursor < start }
 

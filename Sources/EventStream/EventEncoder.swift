@@ -1,3 +1,5 @@
+import Glibc
+
 /// Turns events into event-stream bytes (WHATWG HTML, "Server-sent events").
 ///
 /// Field order: `id:`, `event:` (only when not `message`), one `data:` line per
@@ -10,10 +12,10 @@ public enum EventEncoder {
         let idCount = decimalDigits(id.millis) + 1 + decimalDigits(id.sequence)
         return type.withUTF8 { typeBytes in
             data.withUTF8 { dataBytes in
-                    let sendsType = !(typeBytes.count == 7 && typeBytes.elementsEqual("message".utf8))
+                    let sendsType = !(typeBytes.count == 7 && memcmp(typeBytes.baseAddress!, "message", 7) == 0)
                     let bodyCount = blockSize(id: idCount, type: sendsType ? typeBytes.count : nil, data: dataBytes)
                     let prefixCount = hexDigits(bodyCount) + 2
-                    return WireEvent(id: id, capacity: prefixCount + bodyCount + 2) { out in
+                    return WireEvent.make(id: id, capacity: prefixCount + bodyCount + 2) { out in
                         var w = Writer(out)
                         w.hex(bodyCount)
                         w.ascii("\r\n")
@@ -72,6 +74,11 @@ public enum EventEncoder {
     /// Empty data is one empty line, so the event still carries `data:`.
     @inline(__always)
     static func forEachLine(_ data: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        // Most data is one line: two vectorised scans settle it.
+        if let base = data.baseAddress, memchr(base, 0x0A, data.count) == nil, memchr(base, 0x0D, data.count) == nil {
+            body(data)
+            return
+        }
         var start = 0
         var i = 0
         let n = data.count

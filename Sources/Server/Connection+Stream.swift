@@ -130,13 +130,9 @@ extension Connection {
         var count = 0
         var total = 0
         while count < LoopContext.maxVectors && total < 1 << 20, let w = stream.next(after: stream.scratch) {
-            let event = stream.windows[w].event(at: stream.scratch[w])
-            var base = event.bytes.baseAddress!
-            var length = event.bytes.count
-            if !stream.chunked {
-                base += event.bodyOffset
-                length = event.bodyCount
-            }
+            let segment = stream.windows[w].segment(at: stream.scratch[w], chunked: stream.chunked)
+            var base = segment.baseAddress!
+            var length = segment.count
             if count == 0 {
                 base += stream.partial
                 length -= stream.partial
