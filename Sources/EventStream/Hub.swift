@@ -36,7 +36,7 @@ public final class Hub: @unchecked Sendable {
     public func publish(_ events: [Event], to channel: String) throws(PublishError) -> [EventID] {
         guard ChannelName.isValid(channel) else { throw .invalidChannel(channel) }
         for event in events where !Event.isValidType(event.type) { throw .invalidEventType(event.type) }
-        return try append(count: events.count) { i in (channel, events[i]) }
+        return try append(events.count, channel: { _ in channel }, event: { events[$0] })
     }
 
     /// Publishes events that each name their channel (json records), in order.
@@ -51,10 +51,13 @@ public final class Hub: @unchecked Sendable {
             }
             guard event.type == "message" || Event.isValidType(event.type) else { throw .invalidEventType(event.type) }
         }
-        return try append(count: routed.count) { i in routed[i] }
+        return try append(routed.count, channel: { routed[$0].channel }, event: { routed[$0].event })
     }
 
-    private func append(count: Int, _ item: (Int) -> (String, Event)) throws(PublishError) -> [EventID] {
+    @inline(__always)
+    private func append(
+        _ count: Int, channel channelName: (Int) -> String, event eventAt: (Int) -> Event
+    ) throws(PublishError) -> [EventID] {
         guard count > 0 else { return [] }
         var ids: [EventID] = []
         ids.reserveCapacity(count)
@@ -65,11 +68,13 @@ public final class Hub: @unchecked Sendable {
             lock.unlock()
             throw .shuttingDown
         }
-        var channel: Channel? = nil
+        var target = channelLocked(channelName(0))
         for i in 0..<count {
-            let (name, event) = item(i)
-            if channel?.name != name { channel = channelLocked(name) }
-            let target = channel!
+            if i > 0 {
+                let name = channelName(i)
+                if target.name != name { target = channelLocked(name) }
+            }
+            let event = eventAt(i)
             let id = generator.next(nowMillis: now)
             target.log.append(EventEncoder.encode(id: id, type: event.type, data: event.data))
             target.publishedCount += 1

@@ -126,11 +126,9 @@ extension Connection {
     /// One writev of pending events; advances cursors by what the kernel took.
     private func writePending(_ stream: StreamState) -> WriteOutcome {
         let vectors = context.vectors
-        for i in stream.cursors.indices { stream.scratch[i] = stream.cursors[i] }
         var count = 0
         var total = 0
-        while count < LoopContext.maxVectors && total < 1 << 20, let w = stream.next(after: stream.scratch) {
-            let segment = stream.windows[w].segment(at: stream.scratch[w], chunked: stream.chunked)
+        func add(_ segment: UnsafeRawBufferPointer) {
             var base = segment.baseAddress!
             var length = segment.count
             if count == 0 {
@@ -138,27 +136,50 @@ extension Connection {
                 length -= stream.partial
             }
             vectors[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: length)
-            stream.scratch[w] += 1
             count += 1
             total += length
+        }
+        let single = stream.windows.count == 1
+        if single {
+            // One channel, the common case: its events in order, no merging.
+            let window = stream.windows[0]
+            var sequence = stream.cursors[0]
+            let end = window.end
+            while count < LoopContext.maxVectors && total < 1 << 20 && sequence < end {
+                add(window.segment(at: sequence, chunked: stream.chunked))
+                sequence += 1
+            }
+        } else {
+            for i in stream.cursors.indices { stream.scratch[i] = stream.cursors[i] }
+            while count < LoopContext.maxVectors && total < 1 << 20, let w = stream.next(after: stream.scratch) {
+                add(stream.windows[w].segment(at: stream.scratch[w], chunked: stream.chunked))
+                stream.scratch[w] += 1
+            }
         }
         guard count > 0 else { return .nothing }
         switch Socket.writev(fd, vectors, count: count) {
         case .processed(var written):
             stream.lastWrite = Clock.monotonicNanos()
+            var sent = 0
+            var blocked = false
             for k in 0..<count {
                 let length = vectors[k].iov_len
-                guard let w = stream.next(after: stream.cursors) else { break }
                 if written >= length {
                     written -= length
-                    stream.cursors[w] += 1
-                    stream.partial = 0
-                    context.delivered += 1
+                    sent += 1
                 } else {
                     stream.partial = (k == 0 ? stream.partial : 0) + written
-                    blockOnWrite()
-                    return .blocked
+                    blocked = true
+                    break
                 }
+            }
+            // Blocked: `partial` now counts the bytes of event `sent` already out.
+            if !blocked { stream.partial = 0 }
+            advance(stream, by: sent, single: single)
+            context.delivered += UInt64(sent)
+            if blocked {
+                blockOnWrite()
+                return .blocked
             }
             return .wrote
         case .wouldBlock:
@@ -167,6 +188,18 @@ extension Connection {
         case .failed, .endOfFile:
             close()
             return .blocked
+        }
+    }
+
+    /// Moves the cursors past `sent` events, in the order they were written.
+    private func advance(_ stream: StreamState, by sent: Int, single: Bool) {
+        if single {
+            stream.cursors[0] += UInt64(sent)
+            return
+        }
+        for _ in 0..<sent {
+            guard let w = stream.next(after: stream.cursors) else { return }
+            stream.cursors[w] += 1
         }
     }
 

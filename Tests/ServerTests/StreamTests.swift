@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import XCTest
 
 @testable import EventStream
@@ -154,6 +155,26 @@ final class StreamTests: XCTestCase {
         XCTAssertTrue(client.text.hasSuffix("\r\n0\r\n\r\n"))
         XCTAssertEqual(EventStreamText.events(EventStreamText.dechunk(HTTPClient.parse(client.text).body)).count, 100)
         XCTAssertThrowsError(try server.hub.publish([Event(data: "late")], to: "s"))
+    }
+
+    func testASlowReaderWithinTheBufferGetsEveryEventIntactAcrossShortWrites() throws {
+        let server = try TestServer(["--buffer", "1000"])
+        let client = try server.connect()
+        var small: Int32 = 16384
+        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        client.send("GET /events/slow HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(client.read(untilContains: "retry:"))
+        let payloads = (0..<300).map { i in "\(i):" + String(repeating: Character(UnicodeScalar(UInt8(65 + i % 26))), count: 5000) }
+        for payload in payloads { try server.hub.publish([Event(data: payload)], to: "slow") }
+        // The last event's chunk ends the stream so far; compare bytes, not text, as they come.
+        let ending = Array((payloads[299].suffix(10) + "\n\n\r\n").utf8)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && !client.received.suffix(ending.count).elementsEqual(ending) && !client.closedByPeer {
+            client.readOnce()
+        }
+        let events = EventStreamText.events(EventStreamText.dechunk(HTTPClient.parse(client.text).body))
+        XCTAssertEqual(events.count, 300)
+        XCTAssertEqual(events.map(\.data), payloads)
     }
 
     func testGzipStreamIsCompressedAndFlushedPerEvent() throws {
