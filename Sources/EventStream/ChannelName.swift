@@ -2,6 +2,7 @@
 public enum ChannelName {
     public static let maxLength = 128
 
+    @inlinable
     public static func isValid<S: StringProtocol>(_ name: S) -> Bool {
         let utf8 = name.utf8
         guard !utf8.isEmpty, utf8.count <= maxLength, utf8.first != 0x2F, name.last != "/" else { return false }

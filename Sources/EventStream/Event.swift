@@ -12,6 +12,7 @@ public struct Event: Sendable, Equatable {
 
     /// True when the type is one EventSource can receive and cannot forge a field:
     /// not empty, no CR, LF or NUL.
+    @inlinable
     public static func isValidType<S: StringProtocol>(_ type: S) -> Bool {
         !type.isEmpty && !type.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0x00 })
     }

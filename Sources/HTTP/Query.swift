@@ -2,7 +2,10 @@
 public enum Query {
     /// Decodes `%XX` escapes (and `+` as space when `plusAsSpace`); nil for a
     /// malformed escape or a result that is not UTF-8.
+    @inlinable
     public static func percentDecode<S: StringProtocol>(_ text: S, plusAsSpace: Bool = false) -> String? {
+        // Most paths and values have nothing to decode.
+        if !text.utf8.contains(where: { $0 == 0x25 || (plusAsSpace && $0 == 0x2B) }) { return String(text) }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         var it = text.utf8.makeIterator()
@@ -22,6 +25,7 @@ public enum Query {
     }
 
     /// The query's `name=value` pairs in order, decoded; nil when any is malformed.
+    @inlinable
     public static func parse<S: StringProtocol>(_ query: S?) -> [(name: String, value: String)]? {
         guard let query, !query.isEmpty else { return [] }
         var pairs: [(name: String, value: String)] = []

@@ -83,6 +83,7 @@ public struct RequestHead: Sendable, Equatable {
 
 extension StringProtocol {
     /// The text without leading and trailing spaces and tabs.
+    @inlinable
     public func trimmingSpaces() -> String {
         var s = Substring(self)
         while let c = s.first, c == " " || c == "\t" { s.removeFirst() }

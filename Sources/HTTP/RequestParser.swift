@@ -204,6 +204,7 @@ public struct RequestParser: Sendable {
         return (end.next, .end)
     }
 
+    @usableFromInline
     static func hexValue(_ b: UInt8) -> UInt8? {
         switch b {
         case 0x30...0x39: return b - 0x30
