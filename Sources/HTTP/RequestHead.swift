@@ -47,12 +47,13 @@ public struct RequestHead: Sendable, Equatable {
 
     /// The path part of the target, before `?`, still percent-encoded.
     public var rawPath: Substring {
-        target.firstIndex(of: "?").map { target[..<$0] } ?? target[...]
+        // Looked up as a byte: a Character search would break graphemes for nothing.
+        target.utf8.firstIndex(of: 0x3F).map { target[..<$0] } ?? target[...]
     }
 
     /// The query part of the target, after `?`.
     public var rawQuery: Substring? {
-        target.firstIndex(of: "?").map { target[target.index(after: $0)...] }
+        target.utf8.firstIndex(of: 0x3F).map { target[target.utf8.index(after: $0)...] }
     }
 
     /// True when the connection stays open after the response (HTTP/1.1 default,

@@ -28,20 +28,35 @@ public struct Response: Sendable {
     /// The bytes on the wire. `Content-Length` is added unless a framing header is
     /// set; `headOnly` leaves the body out (HEAD, 304) but keeps its length.
     public func serialized(minorVersion: Int = 1, keepAlive: Bool, headOnly: Bool = false) -> [UInt8] {
-        var text = "HTTP/1.\(minorVersion >= 1 ? 1 : 0) \(status) \(Status.reason(status))\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        if header("Content-Length") == nil && header("Transfer-Encoding") == nil && status != 304 && status >= 200 {
-            text += "Content-Length: \(body.count)\r\n"
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + headers.count * 32 + (headOnly ? 0 : body.count))
+        func add(_ text: String) { out.append(contentsOf: text.utf8) }
+        add(minorVersion >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ")
+        add(String(status))
+        out.append(0x20)
+        add(Status.reason(status))
+        add("\r\n")
+        var framed = false
+        for (name, value) in headers {
+            add(name)
+            add(": ")
+            add(value)
+            add("\r\n")
+            if !framed && (RequestHead.sameName(name, "Content-Length") || RequestHead.sameName(name, "Transfer-Encoding")) { framed = true }
+        }
+        if !framed && status != 304 && status >= 200 {
+            add("Content-Length: ")
+            add(String(body.count))
+            add("\r\n")
         }
         if !keepAlive {
-            text += "Connection: close\r\n"
+            add("Connection: close\r\n")
         } else if minorVersion == 0 {
-            text += "Connection: keep-alive\r\n"
+            add("Connection: keep-alive\r\n")
         }
-        text += "\r\n"
-        var bytes = Array(text.utf8)
-        if !headOnly && status != 304 { bytes += body }
-        return bytes
+        add("\r\n")
+        if !headOnly && status != 304 { out.append(contentsOf: body) }
+        return out
     }
 }
 

@@ -36,8 +36,8 @@ enum Router {
         if method == "OPTIONS" { return .preflight }
         let isRead = method == "GET" || method == "HEAD"
 
-        if path == "/events" || path.hasPrefix("/events/") {
-            let name = path == "/events" ? nil : String(path.dropFirst("/events/".count))
+        if path == "/events" || path.utf8.starts(with: "/events/".utf8) {
+            let name = path == "/events" ? nil : String(path.utf8.dropFirst(8))
             switch method {
             case "GET", "HEAD":
                 var channels: [String] = []
