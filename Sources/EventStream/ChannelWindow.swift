@@ -11,6 +11,9 @@ public final class ChannelWindow: @unchecked Sendable {
     public private(set) var start: UInt64
     /// Subscriptions on this loop that read from the window.
     public internal(set) var subscriptions = 0
+    /// `end` when the loop last looked for events to forget; it looks again
+    /// only after more have come, so a stuck reader does not cost a scan a pass.
+    public var trimCheckedAt: UInt64 = 0
     /// The most the window holds; a cursor left behind that is cut off, as by the log.
     let capacity: Int
 

@@ -184,7 +184,8 @@ final class LoopContext: EventHandler, @unchecked Sendable {
             flushing.removeAll(keepingCapacity: true)
         }
         if !touchedWindows.isEmpty {
-            for window in touchedWindows where window.end - window.start >= 64 {
+            for window in touchedWindows where window.end - window.start >= 64 && window.end - window.trimCheckedAt >= 32 {
+                window.trimCheckedAt = window.end
                 trim(window)
             }
             touchedWindows.removeAll(keepingCapacity: true)
