@@ -46,8 +46,10 @@ public final class Application: @unchecked Sendable {
         }
     }
 
-    /// Stops the sources, then the server (which delivers what was accepted).
+    /// Stops accepting and publishing at once, then stops the sources, then the
+    /// server (which delivers what was accepted and ends every stream).
     public func stop() {
+        server.stopAccepting()
         sources.stopAll(timeout: 2)
         server.shutdown(grace: 3)
     }

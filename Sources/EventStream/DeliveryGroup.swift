@@ -26,4 +26,7 @@ public struct SubscribeResult {
     public var cursors: [UInt64]
     /// The data of the `sse-gap` event to send first, if events were lost.
     public var gap: String?
+    /// Windows the subscribe's sync brought new events to: their other
+    /// subscribers have something to write, as after `Hub.sync`.
+    public var synced: [ChannelWindow] = []
 }

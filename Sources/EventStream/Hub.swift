@@ -136,9 +136,10 @@ public final class Hub: @unchecked Sendable {
     /// the end (live only). Every window of the group is synced first, so events
     /// of all channels reach a multi-channel subscriber in id order.
     public func subscribe(_ group: DeliveryGroup, to names: [String], after: EventID?) -> SubscribeResult {
-        lock.withLock {
+        group.updated.removeAll(keepingCapacity: true)
+        return lock.withLock {
             syncLocked(group)
-            var result = SubscribeResult(windows: [], cursors: [], gap: nil)
+            var result = SubscribeResult(windows: [], cursors: [], gap: nil, synced: group.updated)
             var lost: [String] = []
             for name in names {
                 let channel = channelLocked(name)

@@ -44,7 +44,7 @@ public struct Response: Sendable {
             add("\r\n")
             if !framed && (RequestHead.sameName(name, "Content-Length") || RequestHead.sameName(name, "Transfer-Encoding")) { framed = true }
         }
-        if !framed && status != 304 && status >= 200 {
+        if !framed && status != 304 && status != 204 && status >= 200 {
             add("Content-Length: ")
             add(String(body.count))
             add("\r\n")

@@ -110,7 +110,7 @@ extension Connection {
             respond(
                 Response(
                     status: 200,
-                    headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")],
+                    headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
                     body: EventEncoder.retry(milliseconds: retry)),
                 closing: true)
         } else {

@@ -32,6 +32,8 @@ extension Connection {
         }
         stream = state
         phase = .streaming
+        // The subscribe synced the loop's windows: their other readers have news too.
+        context.markSubscribers(of: result.synced)
         server.metrics.subscribers.add(1, ordering: .relaxed)
         inbox.clear()
         appendStreamBytes(server.retryBytes)
@@ -80,8 +82,14 @@ extension Connection {
     func flushStream() {
         guard let stream else { return }
         if stream.hasFallenBehind {
-            dropSlowSubscriber()
-            return
+            // A reader that was blocked when its events left the buffer was cut off
+            // then (LoopContext.markSubscribers). One that was keeping up and only
+            // lost them to a burst larger than the buffer skips ahead with a notice.
+            guard stream.partial == 0, outbox.isEmpty else {
+                dropSlowSubscriber()
+                return
+            }
+            appendStreamBytes(EventEncoder.block(type: "sse-gap", data: stream.skipToBufferStart()))
         }
         while !isClosed {
             if !outbox.isEmpty {

@@ -30,6 +30,8 @@ final class Connection: EventHandler {
     /// When the current phase began (monotonic ns), for the header timeout.
     var phaseSince: UInt64
     var lastRead: UInt64
+    /// When the socket last took bytes of a response.
+    var lastWriteProgress: UInt64
     var head: RequestHead?
     var route: Route?
     var publishBody: PublishBody?
@@ -52,6 +54,7 @@ final class Connection: EventHandler {
         parser = RequestParser(maxHeaderBytes: 16 * 1024)
         phaseSince = Clock.monotonicNanos()
         lastRead = phaseSince
+        lastWriteProgress = phaseSince
     }
 
     var server: ServerContext { context.server }
@@ -167,6 +170,7 @@ final class Connection: EventHandler {
             switch Socket.write(fd, outbox.readable) {
             case .processed(let n):
                 outbox.consume(n)
+                lastWriteProgress = Clock.monotonicNanos()
             case .wouldBlock:
                 blockOnWrite()
                 return false
@@ -187,8 +191,10 @@ final class Connection: EventHandler {
 
     func updateInterest() {
         guard !isClosed else { return }
-        var events = EPOLLRDHUP.rawValue
-        if !readPaused { events |= EPOLLIN.rawValue }
+        // Level-triggered RDHUP fires on every pass once the peer has shut its
+        // side, so it is only asked for while reading.
+        var events: UInt32 = 0
+        if !readPaused { events |= EPOLLIN.rawValue | EPOLLRDHUP.rawValue }
         if isWriteBlocked { events |= EPOLLOUT.rawValue }
         context.loop.modify(fd, events: events)
     }
@@ -229,7 +235,12 @@ final class Connection: EventHandler {
     func tick(now: UInt64, headerTimeout: UInt64, heartbeat: UInt64) {
         switch phase {
         case .awaitingHead:
-            if now &- phaseSince > headerTimeout && outbox.isEmpty { close() }
+            if outbox.isEmpty {
+                if now &- phaseSince > headerTimeout { close() }
+            } else if isWriteBlocked && now &- lastWriteProgress > max(headerTimeout * 6, 60_000_000_000) {
+                // A client that stopped reading its answers.
+                close(reset: true)
+            }
         case .readingBody:
             // A streaming upload may be idle for hours; any other body must keep coming.
             if publishBody?.isStreaming != true && now &- lastRead > max(headerTimeout * 6, 60_000_000_000) { close() }
@@ -246,7 +257,13 @@ final class Connection: EventHandler {
         switch phase {
         case .awaitingHead:
             if outbox.isEmpty && !isWriteBlocked { close() } else { closeWhenFlushed = true }
-        case .readingBody, .draining:
+        case .readingBody:
+            // A streaming upload may wait for hours: answer it now with what it published.
+            if let body = publishBody, body.isStreaming {
+                publishBody = nil
+                respond(body.finish(), closing: true)
+            }
+        case .draining:
             break
         case .streaming:
             stream?.finishing = true

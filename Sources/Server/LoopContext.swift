@@ -156,7 +156,11 @@ final class LoopContext: EventHandler, @unchecked Sendable {
     /// New events on channels this loop watches: every subscriber of those
     /// windows has something to write.
     func deliver() {
-        let updated = server.hub.sync(group)
+        markSubscribers(of: server.hub.sync(group))
+    }
+
+    /// The windows received events: each subscriber that can write has something to write.
+    func markSubscribers(of updated: [ChannelWindow]) {
         for window in updated {
             touchedWindows.append(window)
             guard let list = subscribers[ObjectIdentifier(window)] else { continue }
@@ -224,14 +228,19 @@ final class LoopContext: EventHandler, @unchecked Sendable {
     /// Stops accepting, hands every accepted event to its streams, then ends
     /// each stream with its final chunk and closes idle connections.
     func beginShutdown() {
+        stopAccepting()
         stopping = true
+        deliver()
+        for connection in connections { connection.finish() }
+        if connections.isEmpty { onDrained?() }
+    }
+
+    /// Takes the listener off this loop: no new connections.
+    func stopAccepting() {
         if listenerFD >= 0 {
             loop.remove(listenerFD)
             listenerFD = -1
         }
-        deliver()
-        for connection in connections { connection.finish() }
-        if connections.isEmpty { onDrained?() }
     }
 
     /// Closes whatever is still open (the grace period is over).

@@ -84,8 +84,10 @@ final class PublishBody {
             publish(batch)
         case .text:
             var data = buffer[...]
-            if data.last == 0x0A { data = data.dropLast() }
-            if data.last == 0x0D { data = data.dropLast() }
+            if data.last == 0x0A {
+                data = data.dropLast()
+                if data.last == 0x0D { data = data.dropLast() }
+            }
             guard !data.isEmpty else { return .text(400, "empty body: nothing to publish") }
             publish([Record(event: Event(type: eventType, data: String(decoding: data, as: UTF8.self)))])
         case .json:

@@ -53,7 +53,9 @@ enum Router {
                 if let bad = channels.first(where: { !ChannelName.isValid($0) }) {
                     return .failure(status: 400, message: PublishError.invalidChannel(bad).description, allow: nil)
                 }
-                let lastEventID = head.header("Last-Event-ID") ?? query.last(where: { $0.name == "lastEventId" })?.value
+                // An empty header is no header (the query may still name an id).
+                let header = head.header("Last-Event-ID").flatMap { $0.isEmpty ? nil : $0 }
+                let lastEventID = header ?? query.last(where: { $0.name == "lastEventId" })?.value
                 return .stream(channels: channels, lastEventID: lastEventID)
             case "POST", "PUT":
                 guard let name else {

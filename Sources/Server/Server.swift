@@ -2,6 +2,7 @@ import Dispatch
 import EventStream
 import Foundation
 import Reactor
+import Synchronization
 
 /// The HTTP server: binds, runs one event loop per thread, and stops cleanly.
 public final class Server: @unchecked Sendable {
@@ -13,6 +14,7 @@ public final class Server: @unchecked Sendable {
     private var listenerFD: Int32 = -1
     private let exited = DispatchSemaphore(value: 0)
     private let drained = DispatchSemaphore(value: 0)
+    private let drainStarted = Atomic<Bool>(false)
     /// The port actually bound (the real one when configured with 0).
     public private(set) var port = 0
 
@@ -57,12 +59,22 @@ public final class Server: @unchecked Sendable {
         }
     }
 
+    /// The first step of a stop, at once: no new connections, and publishing is
+    /// answered with 503. Streams go on until `shutdown`.
+    public func stopAccepting() {
+        guard !context.stopping.exchange(true, ordering: .relaxed) else { return }
+        hub.close()
+        for loopContext in loops {
+            loopContext.loop.execute { loopContext.stopAccepting() }
+        }
+    }
+
     /// Stops accepting, refuses publishing, delivers every event already accepted,
     /// ends each stream with its final chunk, and returns once all connections are
     /// closed or `grace` seconds have passed.
     public func shutdown(grace: Double = 3) {
-        guard !context.stopping.exchange(true, ordering: .relaxed) else { return }
-        hub.close()
+        stopAccepting()
+        guard !drainStarted.exchange(true, ordering: .relaxed) else { return }
         for loopContext in loops {
             loopContext.loop.execute { loopContext.beginShutdown() }
         }

@@ -37,7 +37,7 @@ final class StaticFiles: @unchecked Sendable {
         guard let resolved = realpath(full, nil) else { return .text(404, "not found") }
         let real = String(cString: resolved)
         free(resolved)
-        guard real.hasPrefix(root + "/") else { return .text(404, "not found") }
+        guard real.hasPrefix(root == "/" ? "/" : root + "/") else { return .text(404, "not found") }
         guard info.st_size <= Self.maxFileSize else { return .text(500, "file too large to serve") }
 
         let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
@@ -62,7 +62,13 @@ final class StaticFiles: @unchecked Sendable {
             let key = real + etag
             let cached = cacheLock.withLock { gzipCache[key] }
             if let zipped = cached ?? GzipEncoder.gzip(body) {
-                if cached == nil { cacheLock.withLock { gzipCache[key] = zipped } }
+                if cached == nil {
+                    cacheLock.withLock {
+                        // Edited files leave old entries behind: start afresh now and then.
+                        if gzipCache.count >= 256 { gzipCache.removeAll() }
+                        gzipCache[key] = zipped
+                    }
+                }
                 headers.append(("Content-Encoding", "gzip"))
                 return Response(status: 200, headers: headers, body: zipped)
             }

@@ -48,6 +48,19 @@ final class StreamState {
         return false
     }
 
+    /// Moves every cursor that fell behind to the oldest event still held;
+    /// returns the data of the `sse-gap` notice that says so.
+    func skipToBufferStart() -> String {
+        var lost: [String] = []
+        for i in windows.indices where windows[i].hasLost(cursors[i]) {
+            let window = windows[i]
+            cursors[i] = window.start
+            let resumes = window.start < window.end ? "\"\(window.event(at: window.start).id)\"" : "null"
+            lost.append("{\"channel\":\"\(window.name)\",\"resumesAt\":\(resumes)}")
+        }
+        return "{\"channels\":[\(lost.joined(separator: ","))],\"message\":\"more events came at once than the buffer holds; the oldest of them were dropped before they could be sent\"}"
+    }
+
     /// True when every event available has been sent.
     var isCaughtUp: Bool {
         for i in windows.indices where cursors[i] < windows[i].end { return false }

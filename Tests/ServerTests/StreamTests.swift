@@ -177,6 +177,47 @@ final class StreamTests: XCTestCase {
         XCTAssertEqual(events.map(\.data), payloads)
     }
 
+    func testALiveEventReachesSubscribersEvenWhenAnotherClientSubscribesInTheSamePass() throws {
+        let server = try TestServer(["--threads", "1"])
+        let watcher = try server.connect()
+        watcher.send("GET /events/a HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(watcher.read(untilContains: "retry:"))
+        let other = try server.connect()
+        other.send("POST /events/a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /events/b HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(other.read(untilContains: "retry:"))
+        XCTAssertTrue(watcher.read(untilContains: "data: hello\n", timeout: 3), "the event waited for the next one")
+    }
+
+    func testAReaderKeepingUpSkipsAheadWithANoticeWhenOneBurstOverrunsTheBuffer() throws {
+        let server = try TestServer(["--buffer", "50"])
+        let client = try server.connect()
+        client.send("GET /events/burst HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(client.read(untilContains: "retry:"))
+        try server.hub.publish((0..<500).map { Event(data: "b\($0)") }, to: "burst")
+        XCTAssertTrue(client.read(untilContains: "data: b499\n"))
+        try server.hub.publish([Event(data: "after")], to: "burst")
+        XCTAssertTrue(client.read(untilContains: "data: after\n"))
+        XCTAssertFalse(client.closedByPeer)
+        let events = EventStreamText.events(EventStreamText.dechunk(HTTPClient.parse(client.text).body))
+        XCTAssertEqual(events.first?.type, "sse-gap")
+        XCTAssertNil(events.first?.id)
+        XCTAssertEqual(events.dropFirst().map(\.data), (450..<500).map { "b\($0)" } + ["after"])
+    }
+
+    func testOnceStoppingPublishingIsRefusedWhileStreamsStillRun() throws {
+        let server = try TestServer()
+        let stream = try server.connect()
+        stream.send("GET /events/s HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(stream.read(untilContains: "retry:"))
+        let publisher = try server.connect()
+        publisher.send("GET /healthz HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(publisher.read(untilContains: "ok\n"))
+        server.app.server.stopAccepting()
+        publisher.send("POST /events/s HTTP/1.1\r\nContent-Length: 4\r\n\r\nlate")
+        XCTAssertTrue(publisher.read(untilContains: "HTTP/1.1 503 "))
+        XCTAssertFalse(stream.text.contains("late"))
+    }
+
     func testGzipStreamIsCompressedAndFlushedPerEvent() throws {
         let server = try TestServer(["--gzip"])
         let client = try server.connect()
