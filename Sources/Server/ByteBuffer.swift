@@ -24,15 +24,6 @@ final class ByteBuffer {
         UnsafeRawBufferPointer(start: storage + readIndex, count: writeIndex - readIndex)
     }
 
-    /// Space at the back for at least `minimum` bytes, for a read(2) to fill;
-    /// follow with `didWrite`.
-    func writableSpace(minimum: Int) -> UnsafeMutableRawBufferPointer {
-        reserve(minimum)
-        return UnsafeMutableRawBufferPointer(start: storage + writeIndex, count: capacity - writeIndex)
-    }
-
-    func didWrite(_ n: Int) { writeIndex += n }
-
     func append(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         reserve(bytes.count)

@@ -57,10 +57,7 @@ extension Connection {
     }
 
     private func appendChunk(_ bytes: [UInt8], chunked: Bool) {
-        guard !bytes.isEmpty else { return }
-        if chunked { outbox.append(Array((String(bytes.count, radix: 16) + "\r\n").utf8)) }
-        outbox.append(bytes)
-        if chunked { outbox.append([0x0D, 0x0A]) }
+        bytes.withUnsafeBytes { appendChunk($0, chunked: chunked) }
     }
 
     private func appendChunk(_ bytes: UnsafeRawBufferPointer, chunked: Bool) {

@@ -20,9 +20,6 @@ public struct ServerConfiguration: Sendable {
     public var headerTimeoutSeconds = 10.0
     /// Event loops (threads); default one per core.
     public var loopCount = ServerConfiguration.coreCount()
-    /// Bytes a subscriber may owe beyond the shared event bytes (gzip output,
-    /// notices) before it counts as too slow and is cut off.
-    public var maxPendingBytes = 1 << 20
 
     public init() {}
 
