@@ -73,7 +73,13 @@ final class Connection: EventHandler {
             }
         }
         guard !isClosed else { return }
-        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 && !readPaused {
+        if readPaused {
+            // Hang-up and error are reported whatever the interest: with reads
+            // paused nothing would clear them, so the connection is done.
+            if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { close() }
+            return
+        }
+        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
             readInput()
         }
     }
