@@ -113,12 +113,12 @@ public final class Hub: @unchecked Sendable {
     /// Brings every window of the group up to its channel's end; returns the
     /// windows that received events. The array is reused by the next call.
     public func sync(_ group: DeliveryGroup) -> [ChannelWindow] {
-        group.updated.removeAll(keepingCapacity: true)
         lock.withLock { syncLocked(group) }
         return group.updated
     }
 
     private func syncLocked(_ group: DeliveryGroup) {
+        group.updated.removeAll(keepingCapacity: true)
         group.wakePending = false
         let bit = UInt64(1) << UInt64(group.index)
         for channel in group.dirty {
@@ -136,11 +136,10 @@ public final class Hub: @unchecked Sendable {
     /// the end (live only). Every window of the group is synced first, so events
     /// of all channels reach a multi-channel subscriber in id order.
     public func subscribe(_ group: DeliveryGroup, to names: [String], after: EventID?) -> SubscribeResult {
-        group.updated.removeAll(keepingCapacity: true)
-        return lock.withLock {
+        lock.withLock {
             syncLocked(group)
             var result = SubscribeResult(windows: [], cursors: [], gap: nil, synced: group.updated)
-            var lost: [String] = []
+            var losses: [GapNotice.Loss] = []
             for name in names {
                 let channel = channelLocked(name)
                 let log = channel.log
@@ -158,15 +157,17 @@ public final class Hub: @unchecked Sendable {
                     cursor = log.firstSequence(after: after)
                     window.extendBack(to: cursor, from: log)
                     if after != .zero, let dropped = log.lastDroppedID, after < dropped {
-                        let resumes = log.startSequence < log.endSequence ? "\"\(log.event(at: log.startSequence).id)\"" : "null"
-                        lost.append("{\"channel\":\"\(name)\",\"lostThrough\":\"\(dropped)\",\"resumesAt\":\(resumes)}")
+                        let resumes = log.startSequence < log.endSequence ? log.event(at: log.startSequence).id : nil
+                        losses.append(GapNotice.Loss(channel: name, lostThrough: dropped, resumesAt: resumes))
                     }
                 }
                 result.windows.append(window)
                 result.cursors.append(cursor)
             }
-            if let after, !lost.isEmpty {
-                result.gap = "{\"lastEventId\":\"\(after)\",\"channels\":[\(lost.joined(separator: ","))],\"message\":\"events after lastEventId are no longer buffered; what follows is all the buffer has\"}"
+            if let after, !losses.isEmpty {
+                result.gap = GapNotice.data(
+                    lastEventID: after, losses: losses,
+                    message: "events after lastEventId are no longer buffered; what follows is all the buffer has")
             }
             return result
         }

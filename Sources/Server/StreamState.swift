@@ -51,14 +51,15 @@ final class StreamState {
     /// Moves every cursor that fell behind to the oldest event still held;
     /// returns the data of the `sse-gap` notice that says so.
     func skipToBufferStart() -> String {
-        var lost: [String] = []
+        var losses: [GapNotice.Loss] = []
         for i in windows.indices where windows[i].hasLost(cursors[i]) {
             let window = windows[i]
             cursors[i] = window.start
-            let resumes = window.start < window.end ? "\"\(window.event(at: window.start).id)\"" : "null"
-            lost.append("{\"channel\":\"\(window.name)\",\"resumesAt\":\(resumes)}")
+            losses.append(GapNotice.Loss(channel: window.name, resumesAt: window.start < window.end ? window.event(at: window.start).id : nil))
         }
-        return "{\"channels\":[\(lost.joined(separator: ","))],\"message\":\"more events came at once than the buffer holds; the oldest of them were dropped before they could be sent\"}"
+        return GapNotice.data(
+            losses: losses,
+            message: "more events came at once than the buffer holds; the oldest of them were dropped before they could be sent")
     }
 
     /// True when every event available has been sent.
