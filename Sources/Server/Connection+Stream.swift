@@ -6,8 +6,9 @@ import Reactor
 
 /// Being a subscriber: the stream's head, and writing events from the shared windows.
 extension Connection {
-    func startStream(_ head: RequestHead, channels: [String], lastEventID: String?) {
-        let lastEventID = lastEventID?.trimmingSpaces()
+    func startStream(_ head: RequestHead, _ request: StreamRequest, identity: Identity) {
+        let channels = request.channels
+        let lastEventID = request.lastEventID?.trimmingSpaces()
         let after = lastEventID.flatMap { EventID(parsing: $0) }
         let result: SubscribeResult
         if head.method == "HEAD" {
