@@ -97,8 +97,13 @@ final class Connection: EventHandler {
         switch Socket.read(fd, into: context.readBuffer) {
         case .processed(let n):
             lastRead = Clock.monotonicNanos()
-            // A subscriber has nothing more to say; what it sends is dropped.
-            if phase == .streaming || phase == .draining { return }
+            // A subscriber has nothing more to say; what it sends is dropped
+            // (but a long poll's connection goes on to its next request).
+            if phase == .draining || phase == .streaming && stream?.poll == nil { return }
+            if phase == .streaming {
+                inbox.append(UnsafeRawBufferPointer(rebasing: context.readBuffer[0..<n]))
+                return
+            }
             // The request waiting for a step is not ended by what follows it.
             if phase == .waiting {
                 inbox.append(UnsafeRawBufferPointer(rebasing: context.readBuffer[0..<n]))
