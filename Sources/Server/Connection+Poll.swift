@@ -10,7 +10,7 @@ extension Connection {
     static let maxPollEvents = 1000
 
     func startPoll(_ result: SubscribeResult, request: StreamRequest, seconds: Double) {
-        let state = StreamState(windows: result.windows, cursors: result.cursors, chunked: true, gzip: nil)
+        let state = StreamState(windows: result.windows, cursors: result.cursors, chunked: true, gzip: nil, now: context.loop.now)
         state.eventTypes = request.eventTypes
         for i in result.windows.indices {
             state.slots[i] = context.subscribe(self, window: result.windows[i])
@@ -55,7 +55,7 @@ extension Connection {
         self.stream = nil
         server.metrics.subscribers.subtract(1, ordering: .relaxed)
         phase = .awaitingHead
-        phaseSince = Clock.monotonicNanos()
+        phaseSince = context.loop.now
         let gap = poll.gap.map { ",\"gap\":\($0)" } ?? ""
         respond(.json(200, "{\"events\":[\(items.joined(separator: ","))],\"lastEventId\":\(JSONText.quoted(lastID))\(gap)}"))
         if !isClosed { process() }

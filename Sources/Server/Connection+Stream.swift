@@ -44,7 +44,7 @@ extension Connection {
         if server.isStopping {
             closeWhenFlushed = true
         }
-        let state = StreamState(windows: result.windows, cursors: result.cursors, chunked: chunked, gzip: gzipped ? GzipEncoder(level: 1, windowBits: 12, memoryLevel: 4) : nil)
+        let state = StreamState(windows: result.windows, cursors: result.cursors, chunked: chunked, gzip: gzipped ? GzipEncoder(level: 1, windowBits: 12, memoryLevel: 4) : nil, now: context.loop.now)
         state.eventTypes = request.eventTypes
         for i in result.windows.indices {
             state.slots[i] = context.subscribe(self, window: result.windows[i])
@@ -97,6 +97,8 @@ extension Connection {
     /// pending events as fit in one `writev`, pointing straight at the shared bytes.
     func flushStream() {
         guard let stream else { return }
+        // Read before writing: whoever sees the bytes sees a time no later.
+        let now = context.loop.now
         if stream.poll != nil {
             answerPollIfReady(stream)
             return
@@ -114,7 +116,7 @@ extension Connection {
         while !isClosed {
             if !outbox.isEmpty {
                 guard writeOutbox() else { return }
-                stream.lastWrite = Clock.monotonicNanos()
+                stream.lastWrite = now
             }
             let wrote: Bool
             if let gzip = stream.gzip {
@@ -192,7 +194,7 @@ extension Connection {
         guard count > 0 else { return .nothing }
         switch Socket.writev(fd, vectors, count: count) {
         case .processed(var written):
-            stream.lastWrite = Clock.monotonicNanos()
+            stream.lastWrite = context.loop.now
             var sent = 0
             var blocked = false
             for k in 0..<count {

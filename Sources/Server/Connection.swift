@@ -61,7 +61,7 @@ final class Connection: EventHandler {
         self.context = context
         self.overCapacity = overCapacity
         parser = RequestParser(maxHeaderBytes: 16 * 1024)
-        phaseSince = Clock.monotonicNanos()
+        phaseSince = context.loop.now
         lastRead = phaseSince
         lastWriteProgress = phaseSince
     }
@@ -96,7 +96,7 @@ final class Connection: EventHandler {
     private func readInput() {
         switch Socket.read(fd, into: context.readBuffer) {
         case .processed(let n):
-            lastRead = Clock.monotonicNanos()
+            lastRead = context.loop.now
             // A subscriber has nothing more to say; what it sends is dropped
             // (but a long poll's connection goes on to its next request).
             if phase == .draining || phase == .streaming && stream?.poll == nil { return }
@@ -203,7 +203,7 @@ final class Connection: EventHandler {
             switch Socket.write(fd, outbox.readable) {
             case .processed(let n):
                 outbox.consume(n)
-                lastWriteProgress = Clock.monotonicNanos()
+                lastWriteProgress = context.loop.now
             case .wouldBlock:
                 blockOnWrite()
                 return false
@@ -243,7 +243,7 @@ final class Connection: EventHandler {
         }
         Socket.shutdownWrite(fd)
         phase = .draining
-        phaseSince = Clock.monotonicNanos()
+        phaseSince = context.loop.now
         inbox.clear()
         readPaused = false
         updateInterest()
@@ -267,7 +267,7 @@ final class Connection: EventHandler {
 
     // MARK: - timers and shutdown
 
-    func tick(now: UInt64, headerTimeout: UInt64, heartbeat: UInt64) {
+    func tick(now: UInt64, headerTimeout: UInt64, heartbeat: UInt64, bodyTimeout: UInt64) {
         switch phase {
         case .awaitingHead:
             if outbox.isEmpty {
@@ -278,7 +278,7 @@ final class Connection: EventHandler {
             }
         case .readingBody:
             // A streaming upload may be idle for hours; any other body must keep coming.
-            if publishBody?.isStreaming != true && now &- lastRead > max(headerTimeout * 6, 60_000_000_000) { close() }
+            if publishBody?.isStreaming != true && now &- lastRead > bodyTimeout { close() }
         case .streaming:
             if heartbeat > 0 { heartbeatIfIdle(now: now, interval: heartbeat) }
         case .draining:

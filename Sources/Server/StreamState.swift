@@ -27,14 +27,14 @@ final class StreamState {
     /// Set for a long poll (`?poll=`), which answers once instead of streaming.
     var poll: PollState?
 
-    init(windows: [ChannelWindow], cursors: [UInt64], chunked: Bool, gzip: GzipEncoder?) {
+    init(windows: [ChannelWindow], cursors: [UInt64], chunked: Bool, gzip: GzipEncoder?, now: UInt64) {
         self.windows = windows
         self.cursors = cursors
         self.chunked = chunked
         self.gzip = gzip
         slots = Array(repeating: -1, count: windows.count)
         scratch = cursors
-        lastWrite = Clock.monotonicNanos()
+        lastWrite = now
     }
 
     func cursor(for window: ChannelWindow) -> UInt64? {
