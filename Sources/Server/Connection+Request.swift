@@ -71,7 +71,7 @@ extension Connection {
             if let files = server.staticFiles {
                 respond(files.response(for: path, head: head))
             } else {
-                respond(.text(404, "not found"))
+                respond(.text(404, StaticFiles.noDashboard))
             }
         case .failure(let status, let message, let allow):
             respond(.text(status, message, headers: allow.map { [("Allow", $0)] } ?? []))

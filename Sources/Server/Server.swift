@@ -25,6 +25,7 @@ public final class Server: @unchecked Sendable {
         var files: StaticFiles? = nil
         if let directory = configuration.publicDirectory {
             files = StaticFiles(directory: directory)
+            // The command line refuses a folder that is not there; this is one that went away since.
             if files == nil { logger.warning("--public \(directory): no such folder; serving no static files") }
         }
         context = ServerContext(configuration: configuration, hub: hub, logger: logger, staticFiles: files)
