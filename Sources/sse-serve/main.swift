@@ -29,7 +29,7 @@ func runServer() -> Int32 {
     do {
         try app.start()
     } catch {
-        FileHandle.standardError.write(Data("sse-serve: error: \(error.message)\n".utf8))
+        app.logger.error(error.message)
         return error.exitCode
     }
     let signalName = Application.waitForSignal()
