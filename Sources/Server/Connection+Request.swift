@@ -7,6 +7,7 @@ import Reactor
 extension Connection {
     func received(_ head: RequestHead) {
         self.head = head
+        accessBegin()
         phase = .readingBody
         discardedBody = 0
         keepAlive = head.keepAlive && !server.isStopping
@@ -89,7 +90,9 @@ extension Connection {
             phase = .awaitingHead
             publishBody = nil
         }
-        outbox.append(response.serialized(minorVersion: head?.minorVersion ?? 1, keepAlive: !close, headOnly: head?.method == "HEAD"))
+        let bytes = response.serialized(minorVersion: head?.minorVersion ?? 1, keepAlive: !close, headOnly: head?.method == "HEAD")
+        outbox.append(bytes)
+        accessResponded(status: response.status, bytes: bytes.count)
         if close { closeWhenFlushed = true }
         flush()
     }

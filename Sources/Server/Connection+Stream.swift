@@ -115,7 +115,7 @@ extension Connection {
             }
             break
         }
-        if !isClosed && closeWhenFlushed && outbox.isEmpty { close() }
+        if !isClosed && closeWhenFlushed && outbox.isEmpty { close(reason: stream.finishing ? .shutdown : .done) }
     }
 
     /// Cut off with a reset: neither side keeps unsent data, and the client
@@ -123,7 +123,7 @@ extension Connection {
     func dropSlowSubscriber() {
         server.metrics.droppedSubscribers.add(1, ordering: .relaxed)
         server.logger.debug("subscriber on fd \(fd) fell behind the buffer: disconnected")
-        close(reset: true)
+        close(reset: true, reason: .slow)
     }
 
     private enum WriteOutcome { case nothing, wrote, blocked }
@@ -165,6 +165,7 @@ extension Connection {
         switch Socket.writev(fd, vectors, count: count) {
         case .processed(var written):
             stream.lastWrite = Clock.monotonicNanos()
+            accessEntry?.bytes += written
             var sent = 0
             var blocked = false
             for k in 0..<count {
@@ -182,6 +183,7 @@ extension Connection {
             if !blocked { stream.partial = 0 }
             advance(stream, by: sent, single: single)
             context.delivered += UInt64(sent)
+            accessEntry?.events += UInt64(sent)
             if blocked {
                 blockOnWrite()
                 return .blocked
@@ -216,6 +218,7 @@ extension Connection {
             appendChunk(gzip.compress(event.body), chunked: stream.chunked)
             stream.cursors[w] += 1
             context.delivered += 1
+            accessEntry?.events += 1
             any = true
         }
         return any
