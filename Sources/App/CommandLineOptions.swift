@@ -84,7 +84,7 @@ public struct CommandLineOptions: Sendable {
                 text = arguments[index]
                 index += 1
             }
-            try apply(descriptor, OptionValue(text: text, origin: "--" + descriptor.long, fromEnvironment: false))
+            try apply(descriptor, OptionValue(text: text, origin: "--" + descriptor.long))
             given.insert(descriptor.slot)
         }
 
@@ -92,7 +92,7 @@ public struct CommandLineOptions: Sendable {
             let variable = descriptor.environmentName
             guard let text = environment[variable] else { continue }
             if descriptor.isFlag && text.isEmpty { continue }
-            try apply(descriptor, OptionValue(text: text, origin: variable, fromEnvironment: true))
+            try apply(descriptor, OptionValue(text: text, origin: variable))
         }
 
         if let resources {

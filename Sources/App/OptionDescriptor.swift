@@ -24,6 +24,7 @@ struct OptionDescriptor: Sendable {
     /// Stores the value; throws `CommandLineOptions.UsageError` for a bad one.
     let apply: @Sendable (inout CommandLineOptions, OptionValue) throws -> Void
 
+    /// The headings, in the order they are listed; the raw value is the heading.
     enum Section: String, CaseIterable, Sendable {
         case general = "OPTIONS"
         case operation = "BUDGETS AND LOGGING"

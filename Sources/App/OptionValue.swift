@@ -5,8 +5,6 @@ struct OptionValue: Sendable {
     let text: String
     /// `--port` or `SSE_PORT`, for messages.
     let origin: String
-    /// True when it comes from an environment variable.
-    let fromEnvironment: Bool
 
     typealias UsageError = CommandLineOptions.UsageError
 

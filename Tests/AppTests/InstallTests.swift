@@ -69,6 +69,22 @@ struct InstallTests {
         #expect(server.stderrText.contains("no dashboard"))
     }
 
+    @Test("with --log-format json every line standard error gets is a JSON object")
+    func jsonLog() throws {
+        guard let binaries = Programs.binaryFolder() else { return }
+        let elsewhere = try temporaryFolder("json")
+        defer { try? FileManager.default.removeItem(atPath: elsewhere) }
+        let server = try ServerProcess(binaries + "/sse-serve", ["--port", "0", "-v", "--log-format", "json", "ticker@t"], in: elsewhere)
+        #expect(server.stop() == 0)
+        let lines = server.stderrText.split(separator: "\n")
+        #expect(lines.count >= 4, "listening, dashboard, feeds, source, signal: \(server.stderrText)")
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+            #expect(object["time"] is String && object["level"] is String && object["msg"] is String, "\(line)")
+        }
+        #expect(lines.first?.contains("\"msg\":\"listening on http://127.0.0.1:\(server.port)\"") == true)
+    }
+
     @Test("the unit is hardened and names only known variables")
     func unitFile() throws {
         let unit = try String(contentsOfFile: repositoryFolder + "/contrib/sse-serve.service", encoding: .utf8)

@@ -83,7 +83,13 @@ final class ServerProcess {
             if chunk.isEmpty { break }
             stderrText += String(decoding: chunk, as: UTF8.self)
         }
-        let first = stderrText.split(separator: "\n").first.map(String.init) ?? ""
+        var first = stderrText.split(separator: "\n").first.map(String.init) ?? ""
+        if first.hasPrefix("{"),
+            let object = try? JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any],
+            let message = object["msg"] as? String
+        {
+            first = message
+        }
         guard first.hasPrefix("listening on http://127.0.0.1:"), let port = Int(first.split(separator: ":").last ?? "") else {
             process.terminate()
             throw NSError(domain: "install", code: 1, userInfo: [NSLocalizedDescriptionKey: "unexpected first lines: \(stderrText)"])
