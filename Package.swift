@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
+        .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
         .target(name: "FuzzSupport"),
         .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP", "FuzzSupport"]),

@@ -7,6 +7,7 @@ import Reactor
 extension Connection {
     func received(_ head: RequestHead) {
         self.head = head
+        accessBegin()
         phase = .readingBody
         discardedBody = 0
         keepAlive = head.keepAlive && !server.isStopping
@@ -144,7 +145,7 @@ extension Connection {
             if let files = server.staticFiles {
                 respond(files.response(for: path, head: head))
             } else {
-                respond(.text(404, "not found"))
+                respond(.text(404, StaticFiles.noDashboard))
             }
         case .failure(let status, let message, let allow):
             respond(.text(status, message, headers: allow.map { [("Allow", $0)] } ?? []))
@@ -162,7 +163,9 @@ extension Connection {
             phase = .awaitingHead
             publishBody = nil
         }
-        outbox.append(response.serialized(minorVersion: head?.minorVersion ?? 1, keepAlive: !close, headOnly: head?.method == "HEAD"))
+        let bytes = response.serialized(minorVersion: head?.minorVersion ?? 1, keepAlive: !close, headOnly: head?.method == "HEAD")
+        outbox.append(bytes)
+        accessResponded(status: response.status, bytes: bytes.count)
         if close { closeWhenFlushed = true }
         flush()
     }

@@ -140,7 +140,7 @@ extension Connection {
             }
             break
         }
-        if !isClosed && closeWhenFlushed && outbox.isEmpty { close() }
+        if !isClosed && closeWhenFlushed && outbox.isEmpty { close(reason: stream.finishing ? .shutdown : .done) }
     }
 
     /// Cut off with a reset: neither side keeps unsent data, and the client
@@ -148,7 +148,7 @@ extension Connection {
     func dropSlowSubscriber() {
         server.metrics.droppedSubscribers.add(1, ordering: .relaxed)
         server.logger.debug("subscriber on fd \(fd) fell behind the buffer: disconnected")
-        close(reset: true)
+        close(reset: true, reason: .slow)
     }
 
     private enum WriteOutcome { case nothing, wrote, blocked }
@@ -195,6 +195,7 @@ extension Connection {
         switch Socket.writev(fd, vectors, count: count) {
         case .processed(var written):
             stream.lastWrite = context.loop.now
+            accessEntry?.bytes += written
             var sent = 0
             var blocked = false
             for k in 0..<count {
@@ -212,6 +213,7 @@ extension Connection {
             if !blocked { stream.partial = 0 }
             advance(stream, by: sent, single: single)
             context.delivered += UInt64(sent)
+            accessEntry?.events += UInt64(sent)
             if blocked {
                 blockOnWrite()
                 return .blocked
@@ -250,6 +252,7 @@ extension Connection {
             appendChunk(gzip.compress(event.body), chunked: stream.chunked)
             stream.cursors[w] += 1
             context.delivered += 1
+            accessEntry?.events += 1
             any = true
         }
         return any

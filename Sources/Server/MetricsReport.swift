@@ -28,6 +28,8 @@ enum MetricsReport {
         out += "sse_subscribers_dropped_total \(metrics.droppedSubscribers.load(ordering: .relaxed))\n"
         family("sse_connections_rejected_total", "counter", "Connections refused for --max-clients or lack of descriptors.")
         out += "sse_connections_rejected_total \(metrics.rejectedConnections.load(ordering: .relaxed))\n"
+        family("sse_access_log_dropped_total", "counter", "Access-log lines dropped because the writer fell behind.")
+        out += "sse_access_log_dropped_total \(server.accessLog?.dropped.load(ordering: .relaxed) ?? 0)\n"
         family("sse_channel_buffered_events", "gauge", "Events held for replay per channel.")
         for channel in channels {
             out += "sse_channel_buffered_events{channel=\"\(label(channel.name))\"} \(channel.buffered)\n"

@@ -11,14 +11,17 @@ final class ServerContext: Sendable {
     let logger: Logger
     let metrics: ServerMetrics
     let staticFiles: StaticFiles?
+    /// `--access-log`; nil without it.
+    let accessLog: AccessLog?
     let retryBytes: [UInt8]
     let stopping = Atomic<Bool>(false)
 
-    init(configuration: ServerConfiguration, hub: Hub, logger: Logger, staticFiles: StaticFiles?) {
+    init(configuration: ServerConfiguration, hub: Hub, logger: Logger, staticFiles: StaticFiles?, accessLog: AccessLog? = nil) {
         self.configuration = configuration
         self.hub = hub
         self.logger = logger
         self.staticFiles = staticFiles
+        self.accessLog = accessLog
         metrics = ServerMetrics(loopCount: hub.groupCount)
         retryBytes = EventEncoder.retry(milliseconds: configuration.retryMilliseconds)
     }
