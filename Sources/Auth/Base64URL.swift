@@ -5,10 +5,12 @@ public enum Base64URL {
         Base64Alphabet.url.encode(bytes, padded: false)
     }
 
-    /// The bytes `text` encodes (padding may be missing or present); nil when
-    /// it is not base64url (a `+`, `/`, space or other byte outside the
-    /// alphabet, bad padding or length).
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        Base64Alphabet.url.decode(text.utf8)
+    /// The bytes `text` encodes (padding may be missing, and present unless
+    /// `allowPadding` is false, as for a JWT's parts, which have one spelling
+    /// only); nil when it is not base64url (a `+`, `/`, space or other byte
+    /// outside the alphabet, bad padding or length).
+    public static func decode(_ text: some StringProtocol, allowPadding: Bool = true) -> [UInt8]? {
+        if !allowPadding && text.utf8.contains(UInt8(ascii: "=")) { return nil }
+        return Base64Alphabet.url.decode(text.utf8)
     }
 }

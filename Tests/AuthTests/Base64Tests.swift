@@ -43,3 +43,10 @@ final class Base64Tests: XCTestCase {
         }
     }
 }
+
+extension Base64Tests {
+    func testJWTPartsMayBeRefusedWithPadding() {
+        XCTAssertEqual(Base64URL.decode("Zg", allowPadding: false), bytes("f"))
+        XCTAssertNil(Base64URL.decode("Zg==", allowPadding: false))
+    }
+}
