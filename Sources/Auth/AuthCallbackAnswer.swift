@@ -121,6 +121,7 @@ public enum AuthCallbackAnswer: Equatable, Sendable {
         return .success(all.first)
     }
 
+    /// A header the contract forbids, with the reason for `.unavailable`.
     struct Malformed: Error {
         let reason: String
     }

@@ -15,6 +15,7 @@ public struct ChannelGlob: Equatable, Sendable, CustomStringConvertible {
     /// The pattern has no `*`: it matches only the channel spelled the same.
     private let isLiteral: Bool
 
+    /// One `/`-separated part of a pattern.
     enum Segment: Equatable, Sendable {
         /// `**`: any number of segments.
         case any
