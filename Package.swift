@@ -29,12 +29,16 @@ let package = Package(
         .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "CShim"], swiftSettings: fast),
         // Command line → configuration, server and sources wired together; used by main and the tests.
         .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor"]),
+        // Access control as pure logic: SHA-256/HMAC, base64, JWT (HS256), channel globs,
+        // credentials, the auth callback's answer, the decision cache, webhook signatures.
+        .target(name: "Auth", swiftSettings: fast),
         .executableTarget(name: "sse-serve", dependencies: ["App"]),
         .executableTarget(name: "sse-bench", dependencies: ["Reactor", "CShim"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
@@ -42,5 +46,6 @@ let package = Package(
         .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP", "FuzzSupport"]),
         .executableTarget(name: "FuzzRecords", dependencies: ["EventStream", "FuzzSupport"]),
         .executableTarget(name: "FuzzQuery", dependencies: ["HTTP", "EventStream", "FuzzSupport"]),
+        .executableTarget(name: "FuzzJWT", dependencies: ["Auth", "FuzzSupport"]),
     ]
 )
