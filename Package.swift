@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "sse-serve", targets: ["sse-serve"]),
         .executable(name: "sse-bench", targets: ["sse-bench"]),
+        .executable(name: "sse-cat", targets: ["sse-cat"]),
     ],
     targets: [
         // epoll, eventfd, timerfd, inotify and zlib, which Glibc does not export.
@@ -31,15 +32,21 @@ let package = Package(
         .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor"]),
         .executableTarget(name: "sse-serve", dependencies: ["App"]),
         .executableTarget(name: "sse-bench", dependencies: ["Reactor", "CShim"]),
+        // The event-stream client behind sse-cat: options, URL, the read-print-reconnect loop.
+        .target(name: "StreamClient", dependencies: ["HTTP", "EventStream"], swiftSettings: fast),
+        .executableTarget(name: "sse-cat", dependencies: ["StreamClient"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
+        .testTarget(name: "StreamClientTests", dependencies: ["StreamClient", "EventStream"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
         .target(name: "FuzzSupport"),
         .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP", "FuzzSupport"]),
         .executableTarget(name: "FuzzRecords", dependencies: ["EventStream", "FuzzSupport"]),
         .executableTarget(name: "FuzzQuery", dependencies: ["HTTP", "EventStream", "FuzzSupport"]),
+        .executableTarget(name: "FuzzResponse", dependencies: ["HTTP", "FuzzSupport"]),
+        .executableTarget(name: "FuzzEventStream", dependencies: ["EventStream", "FuzzSupport"]),
     ]
 )
