@@ -14,7 +14,7 @@ public struct ClientURL: Equatable, Sendable {
 
     /// The `Host` header: brackets around an IPv6 address, the port unless it is 80.
     public var hostHeader: String {
-        let name = host.contains(":") ? "[\(host)]" : host
+        let name = host.contains(":") ? "[\(host.replacingPercent())]" : host
         return port == 80 ? name : "\(name):\(port)"
     }
 
@@ -50,9 +50,20 @@ public struct ClientURL: Equatable, Sendable {
                 guard after.hasPrefix(":") else { throw UsageError("\(text): unexpected text after the IPv6 address") }
                 portText = after.dropFirst()
             }
-            guard !host.isEmpty, host.contains(":"), host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." || $0 == "%" }) else {
-                throw UsageError("\(text): malformed IPv6 address '\(host)'")
+            // A zone (RFC 6874) is written `%25eth0` in a URL and given as `%eth0` to getaddrinfo.
+            var zone: Substring? = nil
+            if let percent = host.firstIndex(of: "%") {
+                var z = host[host.index(after: percent)...]
+                if z.hasPrefix("25") { z = z.dropFirst(2) }
+                zone = z
+                host = host[..<percent]
             }
+            guard !host.isEmpty, host.contains(":"), host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }),
+                zone.map({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || "._~-".contains($0) } }) ?? true
+            else {
+                throw UsageError("\(text): malformed IPv6 address '\(authority)'")
+            }
+            if let zone { host = Substring(host + "%" + zone) }
         } else {
             if let colon = authority.lastIndex(of: ":") {
                 host = authority[..<colon]
@@ -73,5 +84,14 @@ public struct ClientURL: Equatable, Sendable {
             port = value
         }
         return ClientURL(host: String(host), port: port, target: target)
+    }
+}
+
+extension String {
+    /// `%` written as `%25`, as a URL (and so a Host header) spells an IPv6 zone.
+    fileprivate func replacingPercent() -> String {
+        var out = ""
+        for c in self { out += c == "%" ? "%25" : String(c) }
+        return out
     }
 }
