@@ -31,7 +31,7 @@ let package = Package(
         // Command line → configuration, server and sources wired together; used by main and the tests.
         .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor"]),
         .executableTarget(name: "sse-serve", dependencies: ["App"]),
-        .executableTarget(name: "sse-bench", dependencies: ["Reactor", "CShim"]),
+        .executableTarget(name: "sse-bench", dependencies: ["Reactor", "HTTP", "CShim"]),
         // The event-stream client behind sse-cat: options, URL, the read-print-reconnect loop.
         .target(name: "StreamClient", dependencies: ["HTTP", "EventStream"], swiftSettings: fast),
         .executableTarget(name: "sse-cat", dependencies: ["StreamClient"]),
