@@ -169,6 +169,9 @@ public final class StreamClient {
 
     /// Runs body bytes through the event parser, formatting what is to be printed.
     private func deliver(_ piece: UnsafeRawBufferPointer) {
+        // Read here: the parser must not be read while it is feeding.
+        let lineLimit = events.maxLineBytes
+        let dataLimit = events.maxDataBytes
         events.feed(piece) { output in
             guard stop == nil else { return }
             switch output {
@@ -186,9 +189,9 @@ public final class StreamClient {
             case .comment:
                 break
             case .lineTooLong:
-                report("skipped a line longer than \(events.maxLineBytes) bytes")
+                report("skipped a line longer than \(lineLimit) bytes")
             case .eventTooLong:
-                report("skipped an event whose data is longer than \(events.maxDataBytes) bytes")
+                report("skipped an event whose data is longer than \(dataLimit) bytes")
             }
         }
     }
