@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "sse-serve", targets: ["sse-serve"]),
         .executable(name: "sse-bench", targets: ["sse-bench"]),
+        .executable(name: "sse-cat", targets: ["sse-cat"]),
     ],
     targets: [
         // epoll, eventfd, timerfd, inotify and zlib, which Glibc does not export.
@@ -33,7 +34,10 @@ let package = Package(
         // credentials, the auth callback's answer, the decision cache, webhook signatures.
         .target(name: "Auth", swiftSettings: fast),
         .executableTarget(name: "sse-serve", dependencies: ["App"]),
-        .executableTarget(name: "sse-bench", dependencies: ["Reactor", "CShim"]),
+        .executableTarget(name: "sse-bench", dependencies: ["Reactor", "HTTP", "CShim"]),
+        // The event-stream client behind sse-cat: options, URL, the read-print-reconnect loop.
+        .target(name: "StreamClient", dependencies: ["HTTP", "EventStream"], swiftSettings: fast),
+        .executableTarget(name: "sse-cat", dependencies: ["StreamClient"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
@@ -41,11 +45,14 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
+        .testTarget(name: "StreamClientTests", dependencies: ["StreamClient", "EventStream"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
         .target(name: "FuzzSupport"),
         .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP", "FuzzSupport"]),
         .executableTarget(name: "FuzzRecords", dependencies: ["EventStream", "FuzzSupport"]),
         .executableTarget(name: "FuzzQuery", dependencies: ["HTTP", "EventStream", "FuzzSupport"]),
         .executableTarget(name: "FuzzJWT", dependencies: ["Auth", "FuzzSupport"]),
+        .executableTarget(name: "FuzzResponse", dependencies: ["HTTP", "FuzzSupport"]),
+        .executableTarget(name: "FuzzEventStream", dependencies: ["EventStream", "FuzzSupport"]),
     ]
 )
