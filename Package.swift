@@ -38,6 +38,8 @@ let package = Package(
         // The event-stream client behind sse-cat: options, URL, the read-print-reconnect loop.
         .target(name: "StreamClient", dependencies: ["HTTP", "EventStream"], swiftSettings: fast),
         .executableTarget(name: "sse-cat", dependencies: ["StreamClient"]),
+        // The outbound HTTP/1.1 client on our event loops (auth callback, webhooks, the sse: relay).
+        .target(name: "OutboundHTTP", dependencies: ["Reactor", "HTTP", "CShim"], swiftSettings: fast),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
         .testTarget(name: "StreamClientTests", dependencies: ["StreamClient", "EventStream"]),
+        .testTarget(name: "OutboundHTTPTests", dependencies: ["OutboundHTTP", "HTTP", "Reactor"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
         .target(name: "FuzzSupport"),
         .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP", "FuzzSupport"]),
