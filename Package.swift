@@ -24,8 +24,8 @@ let package = Package(
         .target(name: "HTTP", swiftSettings: fast),
         // The SSE model: events, ids, wire encoding, channel logs, the hub, record parsers.
         .target(name: "EventStream", dependencies: ["Reactor"], swiftSettings: fast),
-        // Event sources: ticker, tail, stdin, exec.
-        .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim"], swiftSettings: fast),
+        // Event sources: ticker, tail, stdin, exec, the sse: relay.
+        .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim", "HTTP", "OutboundHTTP"], swiftSettings: fast),
         // The server: connections, routing, handlers, static files, metrics, options.
         .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "CShim"], swiftSettings: fast),
         // Command line → configuration, server and sources wired together; used by main and the tests.
@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
-        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
+        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App", "OutboundHTTP", "HTTP"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
