@@ -128,10 +128,14 @@ public struct JWTVerifier: Sendable {
         }
     }
 
-    /// A whole number of seconds as Int64, clamped (1e300 is "never").
+    /// The end of year 9999: later times are clamped to it, so `exp * 1000`
+    /// (milliseconds) cannot overflow for a caller.
+    public static let latestSeconds: Int64 = 253_402_300_799
+
+    /// A whole number of seconds as Int64, clamped to ±`latestSeconds` (1e300 is "never").
     private static func seconds(_ value: Double) -> Int64 {
-        if value >= 9.2e18 { return .max }
-        if value <= -9.2e18 { return .min }
+        if value >= Double(latestSeconds) { return latestSeconds }
+        if value <= -Double(latestSeconds) { return -latestSeconds }
         return Int64(value)
     }
 }
