@@ -27,7 +27,7 @@ let package = Package(
         // Event sources: ticker, tail, stdin, exec.
         .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim"], swiftSettings: fast),
         // The server: connections, routing, handlers, static files, metrics, options.
-        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "CShim"], swiftSettings: fast),
+        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Auth", "CShim"], swiftSettings: fast),
         // Command line → configuration, server and sources wired together; used by main and the tests.
         .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor"]),
         // Access control as pure logic: SHA-256/HMAC, base64, JWT (HS256), channel globs,
