@@ -3,10 +3,6 @@ import PackageDescription
 
 // No package dependencies: the toolchain and the system zlib only.
 
-// Release builds skip run-time exclusivity checks: the loop-owned classes are
-// touched by one thread by design, and the checks cost ~5% on the delivery path.
-let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
-
 let package = Package(
     name: "sse-serve",
     platforms: [.macOS(.v15)],
@@ -15,18 +11,18 @@ let package = Package(
         .executable(name: "sse-bench", targets: ["sse-bench"]),
     ],
     targets: [
-        // epoll, eventfd, timerfd, inotify and zlib, which Glibc does not export.
+        // epoll, eventfd, inotify and zlib, which Glibc does not export.
         .systemLibrary(name: "CShim", path: "Sources/CShim"),
         // Threads, descriptors, the epoll event loop, logging: knows nothing of HTTP.
-        .target(name: "Reactor", dependencies: ["CShim"], swiftSettings: fast),
+        .target(name: "Reactor", dependencies: ["CShim"]),
         // HTTP/1.1 request parsing and response serialisation: pure, no I/O, no SSE.
-        .target(name: "HTTP", swiftSettings: fast),
+        .target(name: "HTTP"),
         // The SSE model: events, ids, wire encoding, channel logs, the hub, record parsers.
-        .target(name: "EventStream", dependencies: ["Reactor"], swiftSettings: fast),
+        .target(name: "EventStream", dependencies: ["Reactor"]),
         // Event sources: ticker, tail, stdin, exec.
-        .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim"], swiftSettings: fast),
+        .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim"]),
         // The server: connections, routing, handlers, static files, metrics, options.
-        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "CShim"], swiftSettings: fast),
+        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "CShim"]),
         // Command line → configuration, server and sources wired together; used by main and the tests.
         .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor"]),
         .executableTarget(name: "sse-serve", dependencies: ["App"]),

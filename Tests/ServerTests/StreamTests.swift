@@ -215,6 +215,11 @@ final class StreamTests: XCTestCase {
         server.app.server.stopAccepting()
         publisher.send("POST /events/s HTTP/1.1\r\nContent-Length: 4\r\n\r\nlate")
         XCTAssertTrue(publisher.read(untilContains: "HTTP/1.1 503 "))
+        // A stream gets everything accepted before it ends: read it to its end.
+        server.stop()
+        stream.readToEnd()
+        XCTAssertTrue(stream.closedByPeer)
+        XCTAssertTrue(stream.text.hasSuffix("\r\n0\r\n\r\n"), "the stream ends with the final chunk")
         XCTAssertFalse(stream.text.contains("late"))
     }
 
