@@ -10,7 +10,7 @@ public final class Server: @unchecked Sendable {
     public let hub: Hub
     let context: ServerContext
     private let logger: Logger
-    private var loops: [LoopContext] = []
+    private(set) var loops: [LoopContext] = []
     private var listenerFD: Int32 = -1
     private let exited = DispatchSemaphore(value: 0)
     private let drained = DispatchSemaphore(value: 0)
