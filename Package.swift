@@ -31,15 +31,19 @@ let package = Package(
         .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor"]),
         .executableTarget(name: "sse-serve", dependencies: ["App"]),
         .executableTarget(name: "sse-bench", dependencies: ["Reactor", "CShim"]),
+        // Redis client: the RESP2 reply reader and command writer (pure), URLs, the pipelined client on our loop.
+        .target(name: "RESP", dependencies: ["Reactor"], swiftSettings: fast),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
         .target(name: "FuzzSupport"),
         .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP", "FuzzSupport"]),
         .executableTarget(name: "FuzzRecords", dependencies: ["EventStream", "FuzzSupport"]),
         .executableTarget(name: "FuzzQuery", dependencies: ["HTTP", "EventStream", "FuzzSupport"]),
+        .executableTarget(name: "FuzzRESP", dependencies: ["RESP", "FuzzSupport"]),
     ]
 )

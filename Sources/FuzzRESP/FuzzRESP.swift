@@ -1,0 +1,95 @@
+import Foundation
+import FuzzSupport
+import RESP
+
+/// libFuzzer target for `RESPReader`, the reader of replies from Redis.
+///
+/// The input is fed whole, split at an offset the fuzzer picks (the first two
+/// bytes), and byte by byte; all three must produce the same replies and the
+/// same failure. Every reply must encode back to exactly the bytes it was read
+/// from, and small limits make the over-limit paths reachable.
+///
+/// Built with `-sanitize=fuzzer -DFUZZING` (Tests/Fuzz/run.sh) `main` hands
+/// over to libFuzzer; a plain build runs the files named as arguments once.
+enum FuzzRESP {
+    struct Transcript: Equatable {
+        var values: [RESPValue] = []
+        var failure: RESPProtocolError?
+    }
+
+    static let limits = RESPReader.Limits(maxBulkLength: 1024, maxArrayLength: 64, maxDepth: 6, maxLineLength: 128)
+
+    static func run(_ pieces: [ArraySlice<UInt8>]) -> Transcript {
+        var reader = RESPReader(limits: limits)
+        var out = Transcript()
+        var consumed = 0
+        var fed = 0
+        for piece in pieces {
+            reader.feed(piece)
+            fed += piece.count
+            while true {
+                switch reader.next() {
+                case .value(let value):
+                    check(value, depth: 1)
+                    out.values.append(value)
+                    consumed += value.encoded.count
+                    continue
+                case .needMore:
+                    precondition(consumed + reader.bufferedCount <= fed, "read more than fed: \(consumed) + \(reader.bufferedCount) > \(fed)")
+                case .failure(let error):
+                    precondition(reader.next() == .failure(error), "a failed reader recovered")
+                    out.failure = error
+                    return out
+                }
+                break
+            }
+        }
+        return out
+    }
+
+    /// What a caller relies on in a reply it is given.
+    static func check(_ value: RESPValue, depth: Int) {
+        precondition(depth <= limits.maxDepth, "too deep")
+        switch value {
+        case .bulkString(let bytes?): precondition(bytes.count <= limits.maxBulkLength)
+        case .array(let elements?):
+            precondition(elements.count <= limits.maxArrayLength)
+            for element in elements { check(element, depth: depth + 1) }
+        case .simpleString(let text), .error(let text):
+            precondition(!text.utf8.contains(13) && !text.utf8.contains(10), "CR or LF in a line")
+        default: break
+        }
+    }
+
+    static func test(_ data: UnsafeRawBufferPointer) {
+        guard data.count >= 2 else { return }
+        let input = Array(data[2...])[...]
+        let split = (Int(data[0]) << 8 | Int(data[1])) % (input.count + 1)
+        let whole = run([input])
+        let halves = run([input[..<split], input[split...]])
+        precondition(halves == whole, "split at \(split): \(halves) != \(whole)")
+        // What was read must be the input's own bytes: re-encoding gives them back.
+        if whole.failure == nil {
+            let encoded = whole.values.flatMap(\.encoded)
+            precondition(Array(input.prefix(encoded.count)) == encoded, "replies do not encode back to their bytes")
+        }
+        if input.count <= 1024 {
+            let trickled = run(input.indices.map { input[$0...$0] })
+            precondition(trickled == whole, "byte by byte: \(trickled) != \(whole)")
+        }
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzRESPOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    FuzzRESP.test(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+
+/// The entry point: libFuzzer's driver when fuzzing, otherwise a corpus replay.
+@main
+enum FuzzRESPMain {
+    static func main() {
+        FuzzEntry.run(fuzzRESPOne) { FuzzRESP.test($0) }
+    }
+}
