@@ -8,12 +8,13 @@ public protocol EventHandler: AnyObject {
     func handleEvents(_ events: UInt32)
 }
 
-/// One thread's epoll loop, level-triggered.
+/// One thread's epoll loop, level-triggered, with timers.
 ///
 /// Other threads reach it through one door: `execute` (a locked job queue) and
 /// `wake`, both signalled with an eventfd. Each pass it handles ready
-/// descriptors, runs jobs and `onWake`, and calls `beforeSleep` once before it
-/// waits again, which is where the server writes to every pending subscriber.
+/// descriptors, runs jobs and `onWake`, runs due timers, and calls
+/// `beforeSleep` once before it waits again, which is where the server writes
+/// to every pending subscriber. It sleeps until the earliest timer.
 public final class EventLoop: @unchecked Sendable {
     public let index: Int
     private let epfd: Int32
@@ -30,6 +31,9 @@ public final class EventLoop: @unchecked Sendable {
     private var selfWoken = false
     /// The running loop's thread (`pthread_self`), 0 before `run`; read from any thread.
     private let thread = Atomic<UInt>(0)
+    private var timers = TimerHeap()
+    /// Where the loop reads the time; a `ManualClock` in tests.
+    public let clock: any LoopClock
 
     /// Called on the loop after a wake-up from `wake()`.
     public var onWake: () -> Void = {}
@@ -39,8 +43,9 @@ public final class EventLoop: @unchecked Sendable {
     public var onTick: (UInt64) -> Void = { _ in }
     public var tickInterval: UInt64 = 250_000_000
 
-    public init(index: Int = 0) throws(SystemError) {
+    public init(index: Int = 0, clock: any LoopClock = SystemClock()) throws(SystemError) {
         self.index = index
+        self.clock = clock
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epfd >= 0 else { throw SystemError("epoll_create1") }
         wakeFd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
@@ -96,6 +101,49 @@ public final class EventLoop: @unchecked Sendable {
         _ = epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nil)
     }
 
+    // MARK: - timers (on the loop's thread)
+
+    /// The loop's monotonic time in nanoseconds.
+    public var now: UInt64 { clock.monotonicNanos() }
+
+    /// Runs `body` on the loop once `delay` nanoseconds have passed on its clock.
+    @discardableResult
+    public func schedule(after delay: UInt64, _ body: @escaping () -> Void) -> TimerHandle {
+        assertInLoop()
+        return timers.schedule(at: now &+ delay, body)
+    }
+
+    /// Forgets a timer that has not run yet; a no-op for one that has.
+    public func cancel(_ timer: TimerHandle) {
+        assertInLoop()
+        timers.cancel(timer)
+    }
+
+    /// Timers waiting to run, for tests and metrics.
+    public var scheduledTimers: Int { timers.count }
+
+    /// Stops a debug build when loop-owned state is touched from another
+    /// thread (before `run`, any thread may set the loop up).
+    @inline(__always)
+    public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+        assert(thread.load(ordering: .relaxed) == 0 || inLoopThread, "touched off its event loop's thread", file: file, line: line)
+    }
+
+    private func runDueTimers() {
+        guard let deadline = timers.nextDeadline, deadline <= now else { return }
+        for body in timers.popDue(now: now) { body() }
+    }
+
+    /// Milliseconds epoll may sleep: until the earliest timer or tick, at most a second.
+    private func sleepMillis(nextTick: UInt64) -> Int32 {
+        var until = nextTick
+        if let deadline = timers.nextDeadline, deadline < until { until = deadline }
+        let current = now
+        guard until > current else { return 0 }
+        // Rounded up, so the loop does not wake a moment early and spin.
+        return Int32(min(until - current, 1_000_000_000) / 1_000_000) + 1
+    }
+
     // MARK: - the door for other threads
 
     /// Runs `job` on the loop's thread soon.
@@ -138,19 +186,20 @@ public final class EventLoop: @unchecked Sendable {
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
-        var nextTick = Clock.monotonicNanos() + tickInterval
+        var nextTick = now &+ tickInterval
         while true {
             if selfWoken {
                 selfWoken = false
                 onWake()
             }
-            let now = Clock.monotonicNanos()
-            if now >= nextTick {
-                onTick(now)
-                nextTick = now + tickInterval
+            runDueTimers()
+            let current = now
+            if current >= nextTick {
+                onTick(current)
+                nextTick = current &+ tickInterval
             }
             beforeSleep()
-            let timeout = Int32(max(0, min(Int64(nextTick) - Int64(Clock.monotonicNanos()), 1_000_000_000)) / 1_000_000) + 1
+            let timeout = selfWoken ? 0 : sleepMillis(nextTick: nextTick)
             let n = epoll_wait(epfd, events, Int32(capacity), timeout)
             if n < 0 {
                 if errno == EINTR { continue }
