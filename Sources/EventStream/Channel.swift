@@ -3,15 +3,18 @@
 /// Every field is guarded by the hub's lock.
 public final class Channel: @unchecked Sendable {
     public let name: String
-    let log: ChannelLog
+    let log: MemoryLog
     /// Subscriptions to this channel per delivery group (event loop).
     var subscribersByGroup: [Int]
     /// Groups already told about new events and not yet synced, as a bit mask.
     var pendingGroups: UInt64 = 0
     var publishedCount: UInt64 = 0
     var lastID: EventID?
+    /// With a store: the id after which this cache holds every event (older
+    /// ones must come from the store). Nil without a store.
+    var cachedSince: EventID?
 
-    init(name: String, log: ChannelLog, groupCount: Int) {
+    init(name: String, log: MemoryLog, groupCount: Int) {
         self.name = name
         self.log = log
         subscribersByGroup = Array(repeating: 0, count: groupCount)

@@ -14,4 +14,10 @@ public enum ChannelName {
         }
         return true
     }
+
+    /// Names under `presence/` carry the server's own join and leave events.
+    @inlinable
+    public static func isReserved<S: StringProtocol>(_ name: S) -> Bool {
+        name.utf8.starts(with: "presence/".utf8)
+    }
 }

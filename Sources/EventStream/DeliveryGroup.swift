@@ -29,4 +29,11 @@ public struct SubscribeResult {
     /// Windows the subscribe's sync brought new events to: their other
     /// subscribers have something to write, as after `Hub.sync`.
     public var synced: [ChannelWindow] = []
+
+    public init(windows: [ChannelWindow], cursors: [UInt64], gap: String?, synced: [ChannelWindow] = []) {
+        self.windows = windows
+        self.cursors = cursors
+        self.gap = gap
+        self.synced = synced
+    }
 }

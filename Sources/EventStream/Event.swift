@@ -24,6 +24,11 @@ public enum PublishError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidEventType(String)
     case emptyData
     case shuttingDown
+    /// Names under `presence/` are the server's own.
+    case reservedChannel(String)
+    case tooManyChannels(Int)
+    /// The store cannot be reached; nothing was kept or numbered.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -31,6 +36,9 @@ public enum PublishError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidEventType: return "invalid event type: it must be non-empty without CR, LF or NUL"
         case .emptyData: return "empty event data"
         case .shuttingDown: return "the server is shutting down"
+        case .reservedChannel(let name): return "channel '\(name.prefix(64))' is the server's own: it cannot be published to"
+        case .tooManyChannels(let limit): return "too many channels: at most \(limit) may exist (--max-channels)"
+        case .unavailable(let reason): return "the event store is unavailable: \(reason)"
         }
     }
 }

@@ -16,14 +16,15 @@ public enum GapNotice {
         }
     }
 
-    /// Channel names and ids need no JSON escaping: their alphabets have no `"` or `\`.
-    public static func data(lastEventID: EventID? = nil, losses: [Loss], message: String) -> String {
+    /// Channel names and ids need no JSON escaping: their alphabets have no `"`
+    /// or `\`. `lastEventID` is the client's own text, escaped.
+    public static func data(lastEventID: String? = nil, losses: [Loss], message: String) -> String {
         let channels = losses.map { loss in
             let lost = loss.lostThrough.map { ",\"lostThrough\":\"\($0)\"" } ?? ""
             let resumes = loss.resumesAt.map { "\"\($0)\"" } ?? "null"
             return "{\"channel\":\"\(loss.channel)\"\(lost),\"resumesAt\":\(resumes)}"
         }
-        let last = lastEventID.map { "\"lastEventId\":\"\($0)\"," } ?? ""
+        let last = lastEventID.map { "\"lastEventId\":\(JSONText.quoted($0))," } ?? ""
         return "{\(last)\"channels\":[\(channels.joined(separator: ","))],\"message\":\"\(message)\"}"
     }
 }

@@ -1,29 +1,46 @@
+import Glibc
 import Reactor
+import Synchronization
 
 /// Where events are published and subscribers find them: channels by name, ids,
-/// and the hand-off to the event loops.
+/// the budgets, and the hand-off to the event loops.
 ///
-/// `publish` is safe from any thread and never blocks on an event loop: it takes
-/// one short lock, encodes each event once into a log, marks the loops that have
-/// subscribers of that channel, and wakes each of them once per batch.
-public final class Hub: @unchecked Sendable {
+/// Publishing is safe from any thread and never waits on an event loop.
+/// Publishers take the publish lock, which numbers and encodes their events in
+/// order, and then the state lock only to link the encoded events into the
+/// channels and mark the loops to wake; the loops take only the state lock, so
+/// a large event being encoded never holds up their delivery.
+/// With an `EventStore`, the store numbers events and the hub takes them in
+/// through `ingest`; its rings are then a cache of the store.
+public final class Hub: Sendable {
     public let bufferSize: Int
-    private let lock = Lock()
-    private var channels: [String: Channel] = [:]
-    private var generator = EventIDGenerator()
-    private var closed = false
+    public let limits: HubLimits
+    /// The shared store, when there is one (nil: this process's memory alone).
+    public let store: EventStore?
     private let groups: [DeliveryGroup]
     private let clock: @Sendable () -> UInt64
+    /// Numbers events; held while encoding so a channel's events stay in id order.
+    private let numbering: Mutex<EventIDGenerator>
+    private let state: Mutex<HubState>
+    private let counters = HubCounters()
 
     /// - Parameters:
     ///   - bufferSize: events kept per channel for replay.
     ///   - groupCount: how many event loops deliver (at most 64).
     ///   - clock: wall-clock milliseconds, for ids.
-    public init(bufferSize: Int, groupCount: Int = 1, clock: @escaping @Sendable () -> UInt64 = { Clock.wallMillis() }) {
+    ///   - store: where events are numbered and kept, when not here.
+    public init(
+        bufferSize: Int, groupCount: Int = 1, limits: HubLimits = HubLimits(), store: EventStore? = nil,
+        clock: @escaping @Sendable () -> UInt64 = { Clock.wallMillis() }
+    ) {
         precondition(groupCount >= 1 && groupCount <= 64, "1 to 64 delivery groups")
         self.bufferSize = max(bufferSize, 1)
+        self.limits = limits
+        self.store = store
         self.groups = (0..<groupCount).map { DeliveryGroup(index: $0) }
         self.clock = clock
+        numbering = Mutex(EventIDGenerator())
+        state = Mutex(HubState())
     }
 
     public func group(_ index: Int) -> DeliveryGroup { groups[index] }
@@ -31,81 +48,197 @@ public final class Hub: @unchecked Sendable {
 
     // MARK: - publishing
 
-    /// Publishes events to one channel, in order; returns their ids.
+    /// Publishes events to one channel, in order; returns their ids. With a
+    /// store this waits for it, so call it from a source's thread, not a loop.
     @discardableResult
     public func publish(_ events: [Event], to channel: String) throws(PublishError) -> [EventID] {
-        guard ChannelName.isValid(channel) else { throw .invalidChannel(channel) }
-        for event in events where !Event.isValidType(event.type) { throw .invalidEventType(event.type) }
-        return try append(events.count, channel: { _ in channel }, event: { events[$0] })
+        try publish(routed: events.map { (channel, $0) })
     }
 
     /// Publishes events that each name their channel (json records), in order.
     @discardableResult
     public func publish(routed: [(channel: String, event: Event)]) throws(PublishError) -> [EventID] {
-        var checked: String? = nil
-        for (channel, event) in routed {
-            // A batch usually names one channel over and over: check it once.
-            if channel != checked {
-                guard ChannelName.isValid(channel) else { throw .invalidChannel(channel) }
-                checked = channel
-            }
-            guard event.type == "message" || Event.isValidType(event.type) else { throw .invalidEventType(event.type) }
+        try validate(routed.count, channel: { routed[$0].channel }, type: { routed[$0].event.type })
+        guard let store else {
+            return try appendLocally(routed.count, channel: { routed[$0].channel }, event: { routed[$0].event })
         }
-        return try append(routed.count, channel: { routed[$0].channel }, event: { routed[$0].event })
+        return try Self.wait(for: store, routed.map { RoutedEvent(channel: $0.channel, event: $0.event) })
     }
 
-    @inline(__always)
-    private func append(
+    /// Publishes without waiting: `done` gets the ids once they are kept (at
+    /// once, on this thread, without a store; later, on another thread, with one).
+    public func submit(_ batch: [RoutedEvent], done: @escaping @Sendable (Result<[EventID], PublishError>) -> Void) {
+        do throws(PublishError) {
+            try validate(batch.count, channel: { batch[$0].channel }, type: { batch[$0].event.type })
+            guard let store else {
+                done(.success(try appendLocally(batch.count, channel: { batch[$0].channel }, event: { batch[$0].event })))
+                return
+            }
+            guard !isClosed else { throw .shuttingDown }
+            try checkChannelBudget(batch.map(\.channel))
+            store.append(batch, done: done)
+        } catch {
+            done(.failure(error))
+        }
+    }
+
+    private static func wait(for store: EventStore, _ batch: [RoutedEvent]) throws(PublishError) -> [EventID] {
+        let answer = Mutex<Result<[EventID], PublishError>?>(nil)
+        let ready = Semaphore()
+        store.append(batch) { result in
+            answer.withLock { $0 = result }
+            ready.signal()
+        }
+        ready.wait()
+        guard let result = answer.withLock({ $0 }) else { throw .unavailable("the store did not answer") }
+        return try result.get()
+    }
+
+    private func validate(_ count: Int, channel: (Int) -> String, type: (Int) -> String) throws(PublishError) {
+        var checked: String? = nil
+        for i in 0..<count {
+            let name = channel(i)
+            // A batch usually names one channel over and over: check it once.
+            if name != checked {
+                guard ChannelName.isValid(name) else { throw .invalidChannel(name) }
+                guard !ChannelName.isReserved(name) else { throw .reservedChannel(name) }
+                checked = name
+            }
+            let eventType = type(i)
+            guard eventType == "message" || Event.isValidType(eventType) else { throw .invalidEventType(eventType) }
+        }
+    }
+
+    /// Refuses a batch that would create more channels than the budget allows.
+    private func checkChannelBudget(_ names: [String]) throws(PublishError) {
+        try state.withLock { (state: inout HubState) throws(PublishError) in
+            var new = 0
+            var seen: Set<String> = []
+            for name in names where state.channels[name] == nil && seen.insert(name).inserted { new += 1 }
+            if state.channels.count + new > limits.maxChannels { throw .tooManyChannels(limits.maxChannels) }
+        }
+    }
+
+    private func appendLocally(
         _ count: Int, channel channelName: (Int) -> String, event eventAt: (Int) -> Event
     ) throws(PublishError) -> [EventID] {
         guard count > 0 else { return [] }
-        var ids: [EventID] = []
-        ids.reserveCapacity(count)
-        var toWake: UInt64 = 0
-        let now = clock()
-        lock.lock()
-        if closed {
-            lock.unlock()
-            throw .shuttingDown
-        }
-        var target = channelLocked(channelName(0))
-        for i in 0..<count {
-            if i > 0 {
-                let name = channelName(i)
-                if target.name != name { target = channelLocked(name) }
+        return try numbering.withLock { (generator: inout EventIDGenerator) throws(PublishError) -> [EventID] in
+            guard !isClosed else { throw .shuttingDown }
+            let now = clock()
+            var ids: [EventID] = []
+            ids.reserveCapacity(count)
+            var encoded: [WireEvent] = []
+            encoded.reserveCapacity(count)
+            for i in 0..<count {
+                let event = eventAt(i)
+                let id = generator.next(nowMillis: now)
+                ids.append(id)
+                encoded.append(EventEncoder.encode(id: id, type: event.type, data: event.data))
             }
-            let event = eventAt(i)
-            let id = generator.next(nowMillis: now)
-            target.log.append(EventEncoder.encode(id: id, type: event.type, data: event.data))
-            target.publishedCount += 1
-            target.lastID = id
-            ids.append(id)
-            for group in groups where target.subscribersByGroup[group.index] > 0 {
-                // Each loop is told once per channel until it syncs.
-                let bit = UInt64(1) << UInt64(group.index)
-                if target.pendingGroups & bit != 0 { continue }
-                target.pendingGroups |= bit
-                group.dirty.append(target)
-                if !group.wakePending {
-                    group.wakePending = true
-                    toWake |= 1 << UInt64(group.index)
+            try link(count, channel: channelName, encoded: { encoded[$0] })
+            return ids
+        }
+    }
+
+    /// Takes in events numbered elsewhere (the store's feed of every node's
+    /// events), in id order. Events a channel already has are skipped, so a
+    /// feed that repeats itself after a reconnect delivers nothing twice.
+    public func ingest(_ events: [NumberedEvent]) {
+        guard !events.isEmpty else { return }
+        let encoded = events.map { EventEncoder.encode(id: $0.id, type: $0.type, data: $0.data) }
+        numbering.withLock { generator in
+            if let last = events.last?.id, last > generator.last { generator = EventIDGenerator(last: last) }
+        }
+        try? link(events.count, channel: { events[$0].channel }, encoded: { encoded[$0] }, skipKnown: true, creating: true)
+    }
+
+    /// Links encoded events into their channels under the state lock and wakes
+    /// the loops that have subscribers of them.
+    @inline(__always)
+    private func link(
+        _ count: Int, channel channelName: (Int) -> String, encoded: (Int) -> WireEvent,
+        skipKnown: Bool = false, creating: Bool = false
+    ) throws(PublishError) {
+        var toWake: UInt64 = 0
+        try state.withLock { (state: inout HubState) throws(PublishError) in
+            if state.closed && !skipKnown { throw .shuttingDown }
+            // Checked before anything is linked, so a refused batch leaves no trace.
+            if !creating {
+                var new = 0
+                var last: String? = nil
+                for i in 0..<count {
+                    let name = channelName(i)
+                    if name != last, state.channels[name] == nil { new += 1 }
+                    last = name
+                }
+                if new > 0 && state.channels.count + new > limits.maxChannels { throw .tooManyChannels(limits.maxChannels) }
+            }
+            var target = channel(named: channelName(0), in: &state)
+            for i in 0..<count {
+                if i > 0 {
+                    let name = channelName(i)
+                    if target.name != name { target = channel(named: name, in: &state) }
+                }
+                let event = encoded(i)
+                if skipKnown {
+                    if event.id > state.feedPosition { state.feedPosition = event.id }
+                    if let last = target.lastID, event.id <= last { continue }
+                }
+                state.bufferedBytes += target.log.append(event)
+                target.publishedCount += 1
+                target.lastID = event.id
+                for group in groups where target.subscribersByGroup[group.index] > 0 {
+                    // Each loop is told once per channel until it syncs.
+                    let bit = UInt64(1) << UInt64(group.index)
+                    if target.pendingGroups & bit != 0 { continue }
+                    target.pendingGroups |= bit
+                    group.dirty.append(target)
+                    if !group.wakePending {
+                        group.wakePending = true
+                        toWake |= bit
+                    }
                 }
             }
+            if state.bufferedBytes > limits.maxMemory { evict(&state) }
         }
-        lock.unlock()
         while toWake != 0 {
             let index = toWake.trailingZeroBitCount
             toWake &= toWake - 1
             groups[index].wake()
         }
-        return ids
     }
 
-    private func channelLocked(_ name: String) -> Channel {
-        if let existing = channels[name] { return existing }
+    private func channel(named name: String, in state: inout HubState) -> Channel {
+        if let existing = state.channels[name] { return existing }
         let channel = Channel(name: name, log: MemoryLog(capacity: bufferSize), groupCount: groups.count)
-        channels[name] = channel
+        // With a store, this cache holds what the feed brings from here on.
+        if store != nil { channel.cachedSince = state.feedPosition }
+        state.channels[name] = channel
         return channel
+    }
+
+    /// Over the memory budget: forgets the oldest events of the largest
+    /// channels until a tenth of the budget is free again.
+    private func evict(_ state: inout HubState) {
+        let target = limits.maxMemory - limits.maxMemory / 10
+        var largest = state.channels.values.filter { $0.log.bytes > 0 }.sorted { (a: Channel, b: Channel) in a.log.bytes > b.log.bytes }
+        var index = 0
+        while state.bufferedBytes > target, !largest.isEmpty {
+            let channel = largest[index]
+            let freed = channel.log.dropOldest()
+            state.bufferedBytes -= freed
+            counters.evicted.add(1, ordering: .relaxed)
+            if channel.log.bytes == 0 {
+                largest.remove(at: index)
+                if largest.isEmpty { break }
+                index %= largest.count
+            } else if index + 1 < largest.count && channel.log.bytes < largest[index + 1].log.bytes {
+                index += 1
+            } else {
+                index = 0
+            }
+        }
     }
 
     // MARK: - delivery (called on a group's own event loop thread)
@@ -113,7 +246,7 @@ public final class Hub: @unchecked Sendable {
     /// Brings every window of the group up to its channel's end; returns the
     /// windows that received events. The array is reused by the next call.
     public func sync(_ group: DeliveryGroup) -> [ChannelWindow] {
-        lock.withLock { syncLocked(group) }
+        state.withLock { _ in syncLocked(group) }
         return group.updated
     }
 
@@ -135,13 +268,18 @@ public final class Hub: @unchecked Sendable {
     /// start at the first buffered event with a greater id (replay); without, at
     /// the end (live only). Every window of the group is synced first, so events
     /// of all channels reach a multi-channel subscriber in id order.
-    public func subscribe(_ group: DeliveryGroup, to names: [String], after: EventID?) -> SubscribeResult {
-        lock.withLock {
+    /// `lastEventID` is the client's text, echoed as sent in an `sse-gap`.
+    public func subscribe(
+        _ group: DeliveryGroup, to names: [String], after: EventID?, lastEventID: String? = nil
+    ) throws(PublishError) -> SubscribeResult {
+        try state.withLock { (state: inout HubState) throws(PublishError) -> SubscribeResult in
+            let missing = Set(names.filter { state.channels[$0] == nil }).count
+            if missing > 0 && state.channels.count + missing > limits.maxChannels { throw .tooManyChannels(limits.maxChannels) }
             syncLocked(group)
             var result = SubscribeResult(windows: [], cursors: [], gap: nil, synced: group.updated)
             var losses: [GapNotice.Loss] = []
             for name in names {
-                let channel = channelLocked(name)
+                let channel = channel(named: name, in: &state)
                 let log = channel.log
                 let window: ChannelWindow
                 if let existing = group.windows[name] {
@@ -166,16 +304,39 @@ public final class Hub: @unchecked Sendable {
             }
             if let after, !losses.isEmpty {
                 result.gap = GapNotice.data(
-                    lastEventID: after, losses: losses,
+                    lastEventID: lastEventID ?? after.description, losses: losses,
                     message: "events after lastEventId are no longer buffered; what follows is all the buffer has")
             }
             return result
         }
     }
 
+    /// The ids from which each channel's cache is complete (`.zero` for a
+    /// channel with no cache yet): a replay from before it must ask the store.
+    public func cacheStart(of names: [String]) -> [EventID?] {
+        state.withLock { state in
+            names.map { name in
+                guard let channel = state.channels[name] else { return nil }
+                return channel.log.lastDroppedID ?? channel.cachedSince
+            }
+        }
+    }
+
+    /// Puts older events from the store in front of a channel's cache, as far
+    /// as the cache has room, so a replay can read them like any other.
+    public func backfill(_ name: String, after: EventID, with history: StoreHistory) {
+        let encoded = history.events.map { EventEncoder.encode(id: $0.id, type: $0.type, data: $0.data) }
+        state.withLock { state in
+            let channel = channel(named: name, in: &state)
+            state.bufferedBytes += channel.log.prepend(encoded)
+            if !history.complete, let lost = history.lostThrough ?? history.events.first?.id { channel.log.noteDropped(lost) }
+            if let since = channel.cachedSince, after < since { channel.cachedSince = after }
+        }
+    }
+
     /// Removes one subscription of `window`'s channel from `group`.
     public func unsubscribe(_ group: DeliveryGroup, from window: ChannelWindow) {
-        lock.withLock {
+        state.withLock { state in
             window.subscriptions -= 1
             window.channel.subscribersByGroup[group.index] -= 1
             if window.subscriptions == 0 {
@@ -184,8 +345,8 @@ public final class Hub: @unchecked Sendable {
             // A channel that never had an event and has no one left listening
             // is forgotten, so subscribing to made-up names costs nothing lasting.
             let channel = window.channel
-            if channel.log.endSequence == 0 && channel.subscriberCount == 0 && channels[channel.name] === channel {
-                channels[channel.name] = nil
+            if channel.log.count == 0 && channel.publishedCount == 0 && channel.subscriberCount == 0 && state.channels[channel.name] === channel {
+                state.channels[channel.name] = nil
             }
         }
     }
@@ -193,20 +354,62 @@ public final class Hub: @unchecked Sendable {
     // MARK: - state
 
     /// Refuses further publishing (graceful shutdown).
-    public func close() { lock.withLock { closed = true } }
-    public var isClosed: Bool { lock.withLock { closed } }
+    public func close() { state.withLock { $0.closed = true } }
+    public var isClosed: Bool { state.withLock { $0.closed } }
 
-    /// The last id handed out.
-    public var lastID: EventID { lock.withLock { generator.last } }
+    /// The last id handed out or taken in.
+    public var lastID: EventID { numbering.withLock { $0.last } }
 
+    /// Bytes of events held in the channels' rings.
+    public var bufferedBytes: Int { state.withLock { $0.bufferedBytes } }
+    /// Events forgotten to stay within `--max-memory`.
+    public var evictedEvents: UInt64 { counters.evicted.load(ordering: .relaxed) }
+    public var channelCount: Int { state.withLock { $0.channels.count } }
+
+    /// Every channel, by name. The copy is made under the lock, the sort outside it.
     public func channelInfos() -> [ChannelInfo] {
-        lock.withLock {
-            channels.values.map { channel in
+        let infos = state.withLock { state in
+            state.channels.values.map { channel in
                 ChannelInfo(
                     name: channel.name, subscribers: channel.subscriberCount,
                     buffered: Int(channel.log.endSequence - channel.log.startSequence),
                     lastID: channel.lastID, published: channel.publishedCount)
-            }.sorted { $0.name < $1.name }
+            }
         }
+        return infos.sorted { $0.name < $1.name }
     }
+}
+
+/// The hub's budgets: how many channels may exist, how many bytes of events
+/// all rings may hold together.
+public struct HubLimits: Sendable {
+    public var maxChannels: Int
+    public var maxMemory: Int
+
+    public init(maxChannels: Int = 100_000, maxMemory: Int = HubLimits.defaultMaxMemory()) {
+        self.maxChannels = max(1, maxChannels)
+        self.maxMemory = max(1 << 16, maxMemory)
+    }
+
+    /// A quarter of the machine's memory.
+    public static func defaultMaxMemory() -> Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES))
+        let size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return 1 << 30 }
+        return pages * size / 4
+    }
+}
+
+/// The hub's mutable state, guarded by its state lock.
+struct HubState: ~Copyable {
+    var channels: [String: Channel] = [:]
+    var closed = false
+    var bufferedBytes = 0
+    /// The newest id the store's feed has brought.
+    var feedPosition = EventID.zero
+}
+
+/// Counters read without the lock.
+final class HubCounters: Sendable {
+    let evicted = Atomic<UInt64>(0)
 }

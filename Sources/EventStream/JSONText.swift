@@ -1,7 +1,7 @@
 /// Finds a member's value in the text of a JSON object that JSONSerialization
 /// has already accepted, and gives it back compact: the sender's own key order
 /// and number spelling, without re-encoding (which costs five times the parse).
-enum JSONText {
+public enum JSONText {
     /// The compact text of the top-level member `key`, or nil when it is not
     /// found as written (e.g. a key spelled with escapes): the caller then
     /// encodes the parsed value instead.
@@ -112,5 +112,26 @@ enum JSONText {
             out.append(b)
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `text` as a JSON string literal, quotes included: the one escaper for
+    /// JSON the server writes by hand.
+    public static func quoted(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }

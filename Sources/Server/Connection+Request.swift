@@ -14,15 +14,78 @@ extension Connection {
             refuseOverCapacity(head)
             return
         }
-        let route = Router.route(head)
-        self.route = route
-        switch route {
+        let request = ServerRequest(head: head, route: Router.route(head), clientAddress: "", connection: self)
+        self.request = request
+        self.route = request.route
+        runSteps(request, from: 0)
+    }
+
+    /// Runs the responder chain from step `index`: each step answers, passes
+    /// the request on, or suspends it until an outside answer comes.
+    private func runSteps(_ request: ServerRequest, from index: Int) {
+        let steps = context.steps
+        var next = index
+        while next < steps.count {
+            switch steps[next].decide(request) {
+            case .proceed:
+                next += 1
+            case .suspended:
+                request.suspendedAt = next
+                waitingRequest = request
+                phase = .waiting
+                return
+            case .answer(let response):
+                route = nil
+                self.request = nil
+                respond(response, closing: Self.hasBody(request.head))
+                return
+            case .streamNotice(let bytes):
+                route = nil
+                self.request = nil
+                respondWithStreamNotice(bytes)
+                return
+            }
+        }
+        route = request.route
+        routed(request)
+    }
+
+    /// A suspended step has its answer: go on from there, and read on.
+    func resumeSteps(_ request: ServerRequest, with result: StepResult) {
+        guard phase == .waiting, waitingRequest === request else { return }
+        waitingRequest = nil
+        phase = .readingBody
+        switch result {
+        case .proceed:
+            runSteps(request, from: request.suspendedAt + 1)
+        case .answer(let response):
+            route = nil
+            self.request = nil
+            respond(response, closing: Self.hasBody(request.head))
+        case .streamNotice(let bytes):
+            route = nil
+            self.request = nil
+            respondWithStreamNotice(bytes)
+        case .suspended:
+            // The step wants to be asked again (its answer is ready now).
+            runSteps(request, from: request.suspendedAt)
+        }
+        if readPaused && outbox.count < Self.maxPipelinedOutput / 2 {
+            readPaused = false
+            updateInterest()
+        }
+        if !isClosed { process() }
+    }
+
+    /// The request passed every step: start what its route needs before the body.
+    private func routed(_ request: ServerRequest) {
+        switch request.route {
         case .failure(let status, let message, let allow):
-            if Self.hasBody(head) {
+            if Self.hasBody(request.head) {
                 respond(.text(status, message, headers: allow.map { [("Allow", $0)] } ?? []), closing: true)
             }
         case .publish(let channel, let eventType, let format):
-            startPublish(head, channel: channel, eventType: eventType, format: format)
+            startPublish(request.head, channel: channel, eventType: eventType, format: format)
         default:
             break
         }
@@ -40,13 +103,23 @@ extension Connection {
     }
 
     func requestEnded() {
-        guard let head, let route else { return }
         phase = .awaitingHead
         phaseSince = Clock.monotonicNanos()
+        guard let head, let route else { return }
         self.route = nil
+        let request = self.request
+        self.request = nil
         switch route {
-        case .stream(let channels, let lastEventID):
-            startStream(head, channels: channels, lastEventID: lastEventID)
+        case .stream(let stream):
+            startStream(head, stream, identity: request?.identity ?? .anonymous)
+        case .ready:
+            if let reason = server.hub.store?.unavailableReason {
+                respond(.text(503, "not ready: \(reason)", headers: [("Retry-After", "1")]))
+            } else {
+                respond(.text(200, "ready"))
+            }
+        case .presence:
+            respond(.text(404, "presence is not enabled on this server"))
         case .publish:
             guard let body = publishBody else { return }
             publishBody = nil
@@ -94,6 +167,19 @@ extension Connection {
         flush()
     }
 
+    /// `200` with a stream's head, a jittered `retry:` hint, `notice`, and a
+    /// close: what an EventSource that must try again later is told (any
+    /// other status would make it give up for good).
+    func respondWithStreamNotice(_ notice: [UInt8]) {
+        let retry = server.configuration.retryMilliseconds + Int.random(in: 0...max(1000, server.configuration.retryMilliseconds))
+        respond(
+            Response(
+                status: 200,
+                headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
+                body: EventEncoder.retry(milliseconds: retry) + notice),
+            closing: true)
+    }
+
     static func hasBody(_ head: RequestHead) -> Bool {
         if head.header("Transfer-Encoding") != nil { return true }
         if let length = head.header("Content-Length"), length.trimmingSpaces() != "0" { return true }
@@ -106,13 +192,7 @@ extension Connection {
         server.metrics.rejectedConnections.add(1, ordering: .relaxed)
         let wantsStream = head.header("Accept")?.contains("text/event-stream") == true
         if wantsStream, case .stream = Router.route(head) {
-            let retry = server.configuration.retryMilliseconds + Int.random(in: 0...max(1000, server.configuration.retryMilliseconds))
-            respond(
-                Response(
-                    status: 200,
-                    headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
-                    body: EventEncoder.retry(milliseconds: retry)),
-                closing: true)
+            respondWithStreamNotice([])
         } else {
             respond(.text(503, "too many clients; try again shortly", headers: [("Retry-After", "5")]), closing: true)
         }
@@ -121,10 +201,6 @@ extension Connection {
     // MARK: - publishing
 
     private func startPublish(_ head: RequestHead, channel: String, eventType: String, format: RecordFormat?) {
-        guard server.isAuthorized(head) else {
-            respond(.text(401, "publishing needs Authorization: Bearer TOKEN", headers: [("WWW-Authenticate", "Bearer")]), closing: true)
-            return
-        }
         guard !server.hub.isClosed else {
             respond(.text(503, PublishError.shuttingDown.description, headers: [("Retry-After", "5")]), closing: true)
             return

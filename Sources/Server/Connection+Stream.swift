@@ -6,7 +6,21 @@ import Reactor
 
 /// Being a subscriber: the stream's head, and writing events from the shared windows.
 extension Connection {
-    func startStream(_ head: RequestHead, channels: [String], lastEventID: String?) {
+    func startStream(_ head: RequestHead, _ request: StreamRequest, identity: Identity) {
+        let channels = request.channels
+        let lastEventID = request.lastEventID?.trimmingSpaces()
+        let after = lastEventID.flatMap { EventID(parsing: $0) }
+        let result: SubscribeResult
+        if head.method == "HEAD" {
+            result = SubscribeResult(windows: [], cursors: [], gap: nil)
+        } else {
+            do {
+                result = try server.hub.subscribe(context.group, to: channels, after: after, lastEventID: lastEventID)
+            } catch {
+                respond(.text(503, error.description, headers: [("Retry-After", "5")]))
+                return
+            }
+        }
         let gzipped = server.configuration.gzip && head.accepts(encoding: "gzip")
         let chunked = head.minorVersion >= 1
         var lines = "HTTP/1.\(chunked ? 1 : 0) 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
@@ -24,8 +38,6 @@ extension Connection {
         if server.isStopping {
             closeWhenFlushed = true
         }
-        let after = lastEventID.flatMap { EventID(parsing: $0.trimmingSpaces()) }
-        let result = server.hub.subscribe(context.group, to: channels, after: after)
         let state = StreamState(windows: result.windows, cursors: result.cursors, chunked: chunked, gzip: gzipped ? GzipEncoder(level: 1, windowBits: 12, memoryLevel: 4) : nil)
         for i in result.windows.indices {
             state.slots[i] = context.subscribe(self, window: result.windows[i])

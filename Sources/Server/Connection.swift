@@ -13,6 +13,9 @@ final class Connection: EventHandler {
     enum Phase {
         case awaitingHead
         case readingBody
+        /// A step of the responder chain waits for an outside answer (the
+        /// auth callback, the store); nothing more is read meanwhile.
+        case waiting
         case streaming
         /// Answered and shut for writing; reading what the client still sends
         /// so the close does not reset the connection and destroy the answer.
@@ -34,6 +37,12 @@ final class Connection: EventHandler {
     var lastWriteProgress: UInt64
     var head: RequestHead?
     var route: Route?
+    /// The request being answered, with the identity its steps established.
+    var request: ServerRequest?
+    /// The request a step has suspended, until it resumes.
+    var waitingRequest: ServerRequest?
+    /// The peer's address, looked up only when something asks for it.
+    lazy var clientAddress: String = Socket.peerAddress(fd)
     var publishBody: PublishBody?
     var discardedBody = 0
     var keepAlive = true
@@ -90,6 +99,15 @@ final class Connection: EventHandler {
             lastRead = Clock.monotonicNanos()
             // A subscriber has nothing more to say; what it sends is dropped.
             if phase == .streaming || phase == .draining { return }
+            // The request waiting for a step is not ended by what follows it.
+            if phase == .waiting {
+                inbox.append(UnsafeRawBufferPointer(rebasing: context.readBuffer[0..<n]))
+                if inbox.count > Self.maxPipelinedOutput {
+                    readPaused = true
+                    updateInterest()
+                }
+                return
+            }
             inbox.append(UnsafeRawBufferPointer(rebasing: context.readBuffer[0..<n]))
             process()
             inbox.releaseIfEmpty()
@@ -108,6 +126,10 @@ final class Connection: EventHandler {
         case .streaming, .draining:
             close()
             return
+        case .waiting:
+            // Nobody is left to answer: forget the request.
+            close()
+            return
         case .awaitingHead, .readingBody:
             process()
         }
@@ -123,7 +145,7 @@ final class Connection: EventHandler {
 
     /// Parses what has arrived and acts on it, request after request.
     func process() {
-        while !isClosed && !closeWhenFlushed && phase != .streaming && phase != .draining {
+        while !isClosed && !closeWhenFlushed && phase != .streaming && phase != .draining && phase != .waiting {
             if outbox.count > Self.maxPipelinedOutput {
                 readPaused = true
                 updateInterest()
@@ -231,6 +253,8 @@ final class Connection: EventHandler {
             self.stream = nil
             server.metrics.subscribers.subtract(1, ordering: .relaxed)
         }
+        waitingRequest = nil
+        request = nil
         publishBody = nil
         if reset { Socket.reset(fd) } else { Socket.close(fd) }
         context.remove(self)
@@ -254,6 +278,9 @@ final class Connection: EventHandler {
             if heartbeat > 0 { heartbeatIfIdle(now: now, interval: heartbeat) }
         case .draining:
             if now &- phaseSince > 2_000_000_000 { close() }
+        case .waiting:
+            // The step that suspended the request has its own deadline.
+            break
         }
     }
 
@@ -271,6 +298,10 @@ final class Connection: EventHandler {
             }
         case .draining:
             break
+        case .waiting:
+            waitingRequest = nil
+            phase = .readingBody
+            respond(.text(503, PublishError.shuttingDown.description, headers: [("Retry-After", "5")]), closing: true)
         case .streaming:
             stream?.finishing = true
             context.markPending(self)

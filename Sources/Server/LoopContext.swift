@@ -28,6 +28,8 @@ final class LoopContext: EventHandler, @unchecked Sendable {
     /// holds no input buffer of its own.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     var delivered: UInt64 = 0
+    /// The responder chain, between routing and the handlers.
+    private(set) var steps: [RequestStep] = []
     private var stopping = false
     /// Called once every connection is closed after `beginShutdown`.
     var onDrained: (() -> Void)?
@@ -42,6 +44,7 @@ final class LoopContext: EventHandler, @unchecked Sendable {
         loop.beforeSleep = { [unowned self] in self.flushPending() }
         loop.onTick = { [unowned self] now in self.tick(now) }
         group.setWake { [loop] in loop.wake() }
+        steps = server.makeSteps(for: self)
     }
 
     deinit {

@@ -1,15 +1,32 @@
 import EventStream
 import HTTP
 
+/// What a stream request asks for: channels, where to start, which events.
+struct StreamRequest: Equatable {
+    var channels: [String]
+    /// The `Last-Event-ID` header, else the `lastEventId` query, as sent.
+    var lastEventID: String?
+    /// `?last=N`: start with the newest N buffered events.
+    var last: Int?
+    /// `?event=TYPE` (repeatable): only these types; nil for all.
+    var eventTypes: Set<String>?
+    /// `?poll=SEC`: answer once with JSON instead of streaming.
+    var pollSeconds: Double?
+}
+
 /// What a request asks for, decided from its head alone.
 enum Route: Equatable {
     /// `GET /events/{channel}` or `/events?channel=…`: a stream of these channels.
-    case stream(channels: [String], lastEventID: String?)
+    case stream(StreamRequest)
     /// `POST`/`PUT /events/{channel}`.
     case publish(channel: String, eventType: String, format: RecordFormat?)
     /// `OPTIONS` on anything: a CORS preflight.
     case preflight
     case health
+    /// `/readyz`: can the server publish (is its store reachable)?
+    case ready
+    /// `GET /presence/{channel}`: who is subscribed.
+    case presence(channel: String)
     case metrics
     case channels
     /// A file under `--public`, by its decoded path.
@@ -21,6 +38,10 @@ enum Route: Equatable {
 enum Router {
     static let streamMethods = "GET, HEAD, POST, PUT, OPTIONS"
     static let readMethods = "GET, HEAD, OPTIONS"
+    /// Channels one stream may name.
+    static let maxStreamChannels = 64
+    /// The longest `?poll=` wait, in seconds.
+    static let maxPollSeconds = 60.0
 
     static func route(_ head: RequestHead) -> Route {
         guard let query = Query.parse(head.rawQuery) else {
@@ -53,10 +74,30 @@ enum Router {
                 if let bad = channels.first(where: { !ChannelName.isValid($0) }) {
                     return .failure(status: 400, message: PublishError.invalidChannel(bad).description, allow: nil)
                 }
+                guard channels.count <= maxStreamChannels else {
+                    return .failure(status: 400, message: "a stream may name at most \(maxStreamChannels) channels", allow: nil)
+                }
                 // An empty header is no header (the query may still name an id).
                 let header = head.header("Last-Event-ID").flatMap { $0.isEmpty ? nil : $0 }
-                let lastEventID = header ?? query.last(where: { $0.name == "lastEventId" })?.value
-                return .stream(channels: channels, lastEventID: lastEventID)
+                var request = StreamRequest(channels: channels, lastEventID: header ?? query.last(where: { $0.name == "lastEventId" })?.value)
+                if let text = query.last(where: { $0.name == "last" })?.value {
+                    guard let n = Int(text), n >= 0 else { return .failure(status: 400, message: "last must be a whole number ≥ 0", allow: nil) }
+                    request.last = n
+                }
+                let types = query.filter { $0.name == "event" }.map(\.value)
+                if !types.isEmpty {
+                    guard types.allSatisfy({ Event.isValidType($0) }) else {
+                        return .failure(status: 400, message: PublishError.invalidEventType("").description, allow: nil)
+                    }
+                    request.eventTypes = Set(types)
+                }
+                if let text = query.last(where: { $0.name == "poll" })?.value {
+                    guard let seconds = Double(text), seconds >= 0, seconds <= maxPollSeconds else {
+                        return .failure(status: 400, message: "poll must be seconds from 0 to \(Int(maxPollSeconds))", allow: nil)
+                    }
+                    request.pollSeconds = seconds
+                }
+                return .stream(request)
             case "POST", "PUT":
                 guard let name else {
                     return .failure(status: 400, message: "publish to /events/{channel}", allow: nil)
@@ -84,8 +125,16 @@ enum Router {
         guard isRead else {
             return .failure(status: 405, message: "method \(method) not allowed here", allow: readMethods)
         }
+        if path.utf8.starts(with: "/presence/".utf8) {
+            let name = String(path.utf8.dropFirst(10))
+            guard let name, ChannelName.isValid(name) else {
+                return .failure(status: 400, message: PublishError.invalidChannel(name ?? "").description, allow: nil)
+            }
+            return .presence(channel: name)
+        }
         switch path {
         case "/healthz": return .health
+        case "/readyz": return .ready
         case "/metrics": return .metrics
         case "/channels": return .channels
         default: return .file(path: path)

@@ -25,6 +25,11 @@ final class ServerContext: Sendable {
 
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
+    /// The responder chain of one loop, in order.
+    func makeSteps(for loop: LoopContext) -> [RequestStep] {
+        [PublishTokenStep(server: self)]
+    }
+
     /// CORS headers for a request from `origin`, when `--cors` allows it.
     func corsHeaders(for head: RequestHead) -> [(name: String, value: String)] {
         guard let allowed = configuration.corsOrigin, let origin = head.header("Origin") else { return [] }

@@ -8,8 +8,8 @@ import XCTest
 final class HubDeliveryRegressionTests: XCTestCase {
     func testEveryGroupSeesEveryPublishWhateverTheOtherGroupsHaveSynced() throws {
         let hub = Hub(bufferSize: 100, groupCount: 2)
-        let first = hub.subscribe(hub.group(0), to: ["a"], after: nil)
-        _ = hub.subscribe(hub.group(1), to: ["a"], after: nil)
+        let first = try hub.subscribe(hub.group(0), to: ["a"], after: nil)
+        _ = try hub.subscribe(hub.group(1), to: ["a"], after: nil)
         try hub.publish([Event(data: "1")], to: "a")
         _ = hub.sync(hub.group(0))  // loop 0 takes event 1; loop 1 has not run yet
         XCTAssertEqual(first.windows[0].end - first.windows[0].start, 1)

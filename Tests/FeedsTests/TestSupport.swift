@@ -12,7 +12,7 @@ struct Seen: Equatable, CustomStringConvertible {
 
 func events(_ hub: Hub, _ channel: String) -> [Seen] {
     let group = hub.group(0)
-    let result = hub.subscribe(group, to: [channel], after: .zero)
+    let result = try! hub.subscribe(group, to: [channel], after: .zero)
     let window = result.windows[0]
     var seen: [Seen] = []
     var sequence = result.cursors[0]

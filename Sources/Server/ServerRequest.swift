@@ -1,0 +1,57 @@
+import HTTP
+
+/// One request on its way through the responder chain: its head and route,
+/// the client's address, and the identity the steps establish.
+///
+/// A step that must wait for an outside answer keeps the request and calls
+/// `resume` later, on the same loop; the connection serves nothing else in
+/// the meantime, and the loop serves everyone else.
+final class ServerRequest {
+    let head: RequestHead
+    /// Steps may narrow it (an auth answer's `SSE-Channels`).
+    var route: Route
+    let clientAddress: String
+    var identity = Identity.anonymous
+    /// Response headers every answer to this request carries (CORS).
+    var extraHeaders: [(name: String, value: String)] = []
+    weak var connection: Connection?
+    /// The index of the step that suspended the request.
+    var suspendedAt = 0
+
+    init(head: RequestHead, route: Route, clientAddress: String, connection: Connection) {
+        self.head = head
+        self.route = route
+        self.clientAddress = clientAddress
+        self.connection = connection
+    }
+
+    /// Finishes the step that suspended this request. Call on its loop; a
+    /// request whose connection has closed meanwhile is forgotten.
+    func resume(_ result: StepResult) {
+        guard let connection, connection.waitingRequest === self else { return }
+        connection.context.loop.assertInLoop()
+        connection.resumeSteps(self, with: result)
+    }
+}
+
+/// What a step decided about a request.
+enum StepResult {
+    /// On to the next step, then the handler.
+    case proceed
+    /// This is the answer; the handler is not run.
+    case answer(Response)
+    /// An answer for an EventSource that must keep trying: `200`, the stream's
+    /// head, these bytes (a `retry:` hint, an `sse-error` event), then a close.
+    case streamNotice([UInt8])
+    /// The step will call `ServerRequest.resume` later.
+    case suspended
+}
+
+/// One link of the chain between routing and the handler (tokens,
+/// authorization, fetching history from the store). Each loop has its own
+/// instances, so a step may keep loop-bound state (caches, outbound clients).
+protocol RequestStep: AnyObject {
+    /// Decides on `request` on its loop. Returning `.suspended` promises a
+    /// later `request.resume(...)` on the same loop.
+    func decide(_ request: ServerRequest) -> StepResult
+}
