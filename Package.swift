@@ -33,6 +33,8 @@ let package = Package(
         .executableTarget(name: "sse-bench", dependencies: ["Reactor", "CShim"]),
         // Redis client: the RESP2 reply reader and command writer (pure), URLs, the pipelined client on our loop.
         .target(name: "RESP", dependencies: ["Reactor"], swiftSettings: fast),
+        // The Redis side of the event store: the FUNCTION library, the log, channel history.
+        .target(name: "RedisBackend", dependencies: ["RESP", "EventStream", "Reactor"], swiftSettings: fast),
         // Test helpers (a redis-server child process, a loop on a thread): for test targets only.
         .target(name: "TestKit", dependencies: ["RESP", "Reactor"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
@@ -40,6 +42,7 @@ let package = Package(
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestKit", "Reactor"]),
+        .testTarget(name: "RedisBackendTests", dependencies: ["RedisBackend", "RESP", "EventStream", "TestKit", "Reactor"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
         .target(name: "FuzzSupport"),

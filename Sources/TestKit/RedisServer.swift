@@ -85,7 +85,8 @@ public final class RedisServer: @unchecked Sendable {
                 pid = 0
                 throw TestKitError("redis-server exited at start: \(log.suffix(600))")
             }
-            if (try? command(["PING"], timeoutSeconds: 1)) != nil { return }
+            // Not while it answers LOADING: it is ready once PING gets PONG.
+            if (try? command(["PING"], timeoutSeconds: 1)) == .simpleString("PONG") { return }
             usleep(10_000)
         }
         stop()
