@@ -21,7 +21,8 @@
 /// - `ssesrv_history` KEYS channel, origin; ARGV after-id, count, channel-ttl-s.
 ///   Returns {complete 0/1, "", entries after the id}. Not complete: the id is
 ///   older than the data set (Redis was emptied), or older than the stream's
-///   first entry after trimming, or the channel's key expired since.
+///   first entry after trimming, or the channel's key may have expired since
+///   (a channel key created at time T marks ids before T - TTL as such).
 /// - `ssesrv_logstate` KEYS log, origin; ARGV cursor. Returns {complete 0/1,
 ///   "", restart-from id or ""}: whether the log still holds everything after
 ///   the cursor; restart from `0` when the log never reached the cursor (a
@@ -72,6 +73,8 @@ enum EventLogFunctions {
         -- may have missed some (or, at the exact boundary, none: reported
         -- as a gap all the same, never a silent loss).
         local function trimmed_after(info, ms, seq)
+          local dms, dseq = parse_id(info['max-deleted-entry-id'])
+          if less(ms, seq, dms, dseq) then return true end
           if tonumber(info['entries-added']) <= tonumber(info['length']) then return false end
           local fms, fseq = parse_id(info['recorded-first-entry-id'])
           return less(ms, seq, fms, fseq) and not (ms == fms and seq + 1 == fseq)
@@ -89,7 +92,12 @@ enum EventLogFunctions {
           for i = 7, #args - 2, 3 do
             local channel, etype, data = args[i], args[i + 1], args[i + 2]
             local key = prefix .. channel
-            local last = seen[key] or newest(key)
+            local last = seen[key]
+            local created = false
+            if last == nil then
+              last = newest(key)
+              created = last[1] == 0 and last[2] == 0
+            end
             local bms, bseq = fms, fseq
             if less(bms, bseq, last[1], last[2]) then bms, bseq = last[1], last[2] end
             local id = nil
@@ -101,6 +109,13 @@ enum EventLogFunctions {
               id = redis.call('XADD', log, 'MAXLEN', '~', logmax, '*', 'channel', channel, 'type', etype, 'data', data)
             end
             redis.call('XADD', key, 'MAXLEN', '~', chmax, id, 'type', etype, 'data', data)
+            if created then
+              -- A channel key made now may replace one that expired: its events
+              -- were at least a TTL old when it did, so ids older than that may
+              -- have missed some. Recorded as the stream's max deleted id.
+              local mark = now - ttl * 1000
+              if mark > 0 then redis.call('XSETID', key, id, 'MAXDELETEDID', fmt(mark, 0)) end
+            end
             redis.call('EXPIRE', key, ttl)
             local ms, seq = parse_id(id)
             seen[key] = {ms, seq}
@@ -125,7 +140,7 @@ enum EventLogFunctions {
             return {0, '', {}}
           end
           local complete = 1
-          if trimmed_after(stream_info(keys[1]), ams, aseq) then complete = 0 end
+          if not from_start and trimmed_after(stream_info(keys[1]), ams, aseq) then complete = 0 end
           local entries = redis.call('XRANGE', keys[1], '(' .. fmt(ams, aseq), '+', 'COUNT', tonumber(args[2]))
           return {complete, '', entries}
         end

@@ -165,6 +165,23 @@ final class RedisEventLogTests: XCTestCase {
         XCTAssertEqual(quiet.events, [])
     }
 
+    func testAChannelKeyMadeAfterAnExpiryMarksOlderIdsAsAGap() throws {
+        let server = try RedisServer()
+        let log = try makeLog(server) { $0.channelTTLSeconds = 3_600 }
+        let first = try append(log, [("old", "message", "o")]).get()
+        // As if the data set were days old.
+        try server.command(["SET", "sse:origin", "1000-0"])
+        let now = first[0].millis
+        let fresh = try append(log, [("new", "message", "x")]).get()
+        // An id from two hours ago may have missed events of an expired key of this channel...
+        let stale = try wait { log.history(channel: "new", after: EventID(millis: now - 7_200_000, sequence: 0), count: 10, done: $0) }.get()
+        XCTAssertFalse(stale.complete)
+        // ...one from a second ago cannot have.
+        let recent = try wait { log.history(channel: "new", after: EventID(millis: now - 1_000, sequence: 0), count: 10, done: $0) }.get()
+        XCTAssertTrue(recent.complete)
+        XCTAssertEqual(recent.events.map(\.id), fresh)
+    }
+
     func testTheFunctionsSurviveARestartWithData() throws {
         let server = try RedisServer(persistent: true)
         let log = try makeLog(server)
