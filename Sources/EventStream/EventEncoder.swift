@@ -6,8 +6,8 @@ import Glibc
 /// line of data, then the blank line that dispatches the event.
 public enum EventEncoder {
     /// Encodes a published event once, as the chunk every subscriber receives.
-    public static func encode(id: EventID, type: String, data: String) -> WireEvent {
-        var type = type
+    public static func encode(id: EventID, type typeName: String, data: String) -> WireEvent {
+        var type = typeName
         var data = data
         let idCount = decimalDigits(id.millis) + 1 + decimalDigits(id.sequence)
         return type.withUTF8 { typeBytes in
@@ -15,7 +15,7 @@ public enum EventEncoder {
                     let sendsType = !(typeBytes.count == 7 && memcmp(typeBytes.baseAddress!, "message", 7) == 0)
                     let bodyCount = blockSize(id: idCount, type: sendsType ? typeBytes.count : nil, data: dataBytes)
                     let prefixCount = hexDigits(bodyCount) + 2
-                    return WireEvent.make(id: id, capacity: prefixCount + bodyCount + 2) { out in
+                    return WireEvent.make(id: id, type: typeName, capacity: prefixCount + bodyCount + 2) { out in
                         var w = Writer(out)
                         w.hex(bodyCount)
                         w.ascii("\r\n")

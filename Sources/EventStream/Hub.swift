@@ -269,8 +269,10 @@ public final class Hub: Sendable {
     /// the end (live only). Every window of the group is synced first, so events
     /// of all channels reach a multi-channel subscriber in id order.
     /// `lastEventID` is the client's text, echoed as sent in an `sse-gap`.
+    /// `last` starts instead with the newest `last` buffered events of all the
+    /// channels together, in id order.
     public func subscribe(
-        _ group: DeliveryGroup, to names: [String], after: EventID?, lastEventID: String? = nil
+        _ group: DeliveryGroup, to names: [String], after: EventID?, lastEventID: String? = nil, last: Int? = nil
     ) throws(PublishError) -> SubscribeResult {
         try state.withLock { (state: inout HubState) throws(PublishError) -> SubscribeResult in
             let missing = Set(names.filter { state.channels[$0] == nil }).count
@@ -302,12 +304,33 @@ public final class Hub: Sendable {
                 result.windows.append(window)
                 result.cursors.append(cursor)
             }
+            if let last, after == nil {
+                Self.startAtNewest(last, &result, logs: names.map { state.channels[$0]!.log })
+            }
             if let after, !losses.isEmpty {
                 result.gap = GapNotice.data(
                     lastEventID: lastEventID ?? after.description, losses: losses,
                     message: "events after lastEventId are no longer buffered; what follows is all the buffer has")
             }
             return result
+        }
+    }
+
+    /// Moves the cursors back so that together they cover the newest `n`
+    /// buffered events of all the channels.
+    private static func startAtNewest(_ n: Int, _ result: inout SubscribeResult, logs: [MemoryLog]) {
+        var positions = logs.map(\.endSequence)
+        for _ in 0..<n {
+            var best: Int? = nil
+            for i in logs.indices where positions[i] > logs[i].startSequence {
+                if best == nil || logs[i].event(at: positions[i] - 1).id > logs[best!].event(at: positions[best!] - 1).id { best = i }
+            }
+            guard let pick = best else { break }
+            positions[pick] -= 1
+        }
+        for i in logs.indices {
+            result.cursors[i] = positions[i]
+            result.windows[i].extendBack(to: positions[i], from: logs[i])
         }
     }
 

@@ -1,6 +1,8 @@
 /// Where the parts of an encoded event lie in its bytes.
 public struct WireEventLayout: Sendable {
     public let id: EventID
+    /// The event's type, for streams that ask for some types only (`?event=`).
+    public let type: String
     public let count: Int
     public let bodyOffset: Int
     public let bodyCount: Int
@@ -13,21 +15,32 @@ public struct WireEventLayout: Sendable {
 /// encoder) takes only the block in `body`. Header and bytes are one allocation.
 public final class WireEvent: ManagedBuffer<WireEventLayout, UInt8>, @unchecked Sendable {
     static func make(
-        id: EventID, capacity: Int,
+        id: EventID, type: String, capacity: Int,
         fill: (UnsafeMutableRawBufferPointer) -> (bodyOffset: Int, bodyCount: Int, total: Int)
     ) -> WireEvent {
         let buffer = WireEvent.create(minimumCapacity: capacity) { _ in
-            WireEventLayout(id: id, count: 0, bodyOffset: 0, bodyCount: 0)
+            WireEventLayout(id: id, type: type, count: 0, bodyOffset: 0, bodyCount: 0)
         }
         let event = unsafeDowncast(buffer, to: WireEvent.self)
         event.withUnsafeMutablePointers { header, elements in
             let layout = fill(UnsafeMutableRawBufferPointer(start: elements, count: capacity))
-            header.pointee = WireEventLayout(id: id, count: layout.total, bodyOffset: layout.bodyOffset, bodyCount: layout.bodyCount)
+            header.pointee = WireEventLayout(id: id, type: type, count: layout.total, bodyOffset: layout.bodyOffset, bodyCount: layout.bodyCount)
         }
         return event
     }
 
     public var id: EventID { header.id }
+    public var type: String { header.type }
+
+    /// The data again, read back from the block's `data:` lines (joined with
+    /// LF), for answers that are not event streams (`?poll=`).
+    public var data: String {
+        var lines: [Substring] = []
+        for line in bodyString.split(separator: "\n", omittingEmptySubsequences: false) where line.hasPrefix("data: ") {
+            lines.append(line.dropFirst(6))
+        }
+        return lines.joined(separator: "\n")
+    }
 
     /// The whole chunk. Valid while the event is alive.
     public var bytes: UnsafeRawBufferPointer {

@@ -104,7 +104,7 @@ extension Connection {
 
     func requestEnded() {
         phase = .awaitingHead
-        phaseSince = Clock.monotonicNanos()
+        phaseSince = context.loop.now
         guard let head, let route else { return }
         self.route = nil
         let request = self.request

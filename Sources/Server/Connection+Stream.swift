@@ -15,11 +15,17 @@ extension Connection {
             result = SubscribeResult(windows: [], cursors: [], gap: nil)
         } else {
             do {
-                result = try server.hub.subscribe(context.group, to: channels, after: after, lastEventID: lastEventID)
+                // A reconnect's Last-Event-ID wins over ?last=, so it never replays twice.
+                result = try server.hub.subscribe(
+                    context.group, to: channels, after: after, lastEventID: lastEventID, last: after == nil ? request.last : nil)
             } catch {
                 respond(.text(503, error.description, headers: [("Retry-After", "5")]))
                 return
             }
+        }
+        if let seconds = request.pollSeconds, head.method != "HEAD" {
+            startPoll(result, request: request, seconds: seconds)
+            return
         }
         let gzipped = server.configuration.gzip && head.accepts(encoding: "gzip")
         let chunked = head.minorVersion >= 1
@@ -38,7 +44,8 @@ extension Connection {
         if server.isStopping {
             closeWhenFlushed = true
         }
-        let state = StreamState(windows: result.windows, cursors: result.cursors, chunked: chunked, gzip: gzipped ? GzipEncoder(level: 1, windowBits: 12, memoryLevel: 4) : nil)
+        let state = StreamState(windows: result.windows, cursors: result.cursors, chunked: chunked, gzip: gzipped ? GzipEncoder(level: 1, windowBits: 12, memoryLevel: 4) : nil, now: context.loop.now)
+        state.eventTypes = request.eventTypes
         for i in result.windows.indices {
             state.slots[i] = context.subscribe(self, window: result.windows[i])
         }
@@ -80,7 +87,7 @@ extension Connection {
     }
 
     func heartbeatIfIdle(now: UInt64, interval: UInt64) {
-        guard let stream, now &- stream.lastWrite >= interval, !isWriteBlocked, outbox.isEmpty, stream.isCaughtUp else { return }
+        guard let stream, stream.poll == nil, now &- stream.lastWrite >= interval, !isWriteBlocked, outbox.isEmpty, stream.isCaughtUp else { return }
         appendStreamBytes(EventEncoder.heartbeat)
         stream.lastWrite = now
         context.markPending(self)
@@ -90,6 +97,12 @@ extension Connection {
     /// pending events as fit in one `writev`, pointing straight at the shared bytes.
     func flushStream() {
         guard let stream else { return }
+        // Read before writing: whoever sees the bytes sees a time no later.
+        let now = context.loop.now
+        if stream.poll != nil {
+            answerPollIfReady(stream)
+            return
+        }
         if stream.hasFallenBehind {
             // A reader that was blocked when its events left the buffer was cut off
             // then (LoopContext.markSubscribers). One that was keeping up and only
@@ -103,7 +116,7 @@ extension Connection {
         while !isClosed {
             if !outbox.isEmpty {
                 guard writeOutbox() else { return }
-                stream.lastWrite = Clock.monotonicNanos()
+                stream.lastWrite = now
             }
             let wrote: Bool
             if let gzip = stream.gzip {
@@ -157,18 +170,23 @@ extension Connection {
             total += length
         }
         let single = stream.windows.count == 1
+        let filtered = stream.eventTypes != nil
+        if filtered { stream.skipUnwanted() }
         if single {
             // One channel, the common case: its events in order, no merging.
             let window = stream.windows[0]
             var sequence = stream.cursors[0]
             let end = window.end
             while count < LoopContext.maxVectors && total < 1 << 20 && sequence < end {
+                // A filtered stream writes runs of wanted events; the next pass skips the rest.
+                if filtered && !stream.wants(0, sequence) { break }
                 add(window.segment(at: sequence, chunked: stream.chunked))
                 sequence += 1
             }
         } else {
             for i in stream.cursors.indices { stream.scratch[i] = stream.cursors[i] }
             while count < LoopContext.maxVectors && total < 1 << 20, let w = stream.next(after: stream.scratch) {
+                if filtered && !stream.wants(w, stream.scratch[w]) { break }
                 add(stream.windows[w].segment(at: stream.scratch[w], chunked: stream.chunked))
                 stream.scratch[w] += 1
             }
@@ -176,7 +194,7 @@ extension Connection {
         guard count > 0 else { return .nothing }
         switch Socket.writev(fd, vectors, count: count) {
         case .processed(var written):
-            stream.lastWrite = Clock.monotonicNanos()
+            stream.lastWrite = context.loop.now
             var sent = 0
             var blocked = false
             for k in 0..<count {
@@ -224,6 +242,10 @@ extension Connection {
     private func compressPending(_ stream: StreamState, _ gzip: GzipEncoder) -> Bool {
         var any = false
         while outbox.count < 64 * 1024, let w = stream.next(after: stream.cursors) {
+            if !stream.wants(w, stream.cursors[w]) {
+                stream.cursors[w] += 1
+                continue
+            }
             let event = stream.windows[w].event(at: stream.cursors[w])
             appendChunk(gzip.compress(event.body), chunked: stream.chunked)
             stream.cursors[w] += 1

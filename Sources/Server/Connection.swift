@@ -61,7 +61,7 @@ final class Connection: EventHandler {
         self.context = context
         self.overCapacity = overCapacity
         parser = RequestParser(maxHeaderBytes: 16 * 1024)
-        phaseSince = Clock.monotonicNanos()
+        phaseSince = context.loop.now
         lastRead = phaseSince
         lastWriteProgress = phaseSince
     }
@@ -96,9 +96,14 @@ final class Connection: EventHandler {
     private func readInput() {
         switch Socket.read(fd, into: context.readBuffer) {
         case .processed(let n):
-            lastRead = Clock.monotonicNanos()
-            // A subscriber has nothing more to say; what it sends is dropped.
-            if phase == .streaming || phase == .draining { return }
+            lastRead = context.loop.now
+            // A subscriber has nothing more to say; what it sends is dropped
+            // (but a long poll's connection goes on to its next request).
+            if phase == .draining || phase == .streaming && stream?.poll == nil { return }
+            if phase == .streaming {
+                inbox.append(UnsafeRawBufferPointer(rebasing: context.readBuffer[0..<n]))
+                return
+            }
             // The request waiting for a step is not ended by what follows it.
             if phase == .waiting {
                 inbox.append(UnsafeRawBufferPointer(rebasing: context.readBuffer[0..<n]))
@@ -198,7 +203,7 @@ final class Connection: EventHandler {
             switch Socket.write(fd, outbox.readable) {
             case .processed(let n):
                 outbox.consume(n)
-                lastWriteProgress = Clock.monotonicNanos()
+                lastWriteProgress = context.loop.now
             case .wouldBlock:
                 blockOnWrite()
                 return false
@@ -238,7 +243,7 @@ final class Connection: EventHandler {
         }
         Socket.shutdownWrite(fd)
         phase = .draining
-        phaseSince = Clock.monotonicNanos()
+        phaseSince = context.loop.now
         inbox.clear()
         readPaused = false
         updateInterest()
@@ -262,7 +267,7 @@ final class Connection: EventHandler {
 
     // MARK: - timers and shutdown
 
-    func tick(now: UInt64, headerTimeout: UInt64, heartbeat: UInt64) {
+    func tick(now: UInt64, headerTimeout: UInt64, heartbeat: UInt64, bodyTimeout: UInt64) {
         switch phase {
         case .awaitingHead:
             if outbox.isEmpty {
@@ -273,7 +278,7 @@ final class Connection: EventHandler {
             }
         case .readingBody:
             // A streaming upload may be idle for hours; any other body must keep coming.
-            if publishBody?.isStreaming != true && now &- lastRead > max(headerTimeout * 6, 60_000_000_000) { close() }
+            if publishBody?.isStreaming != true && now &- lastRead > bodyTimeout { close() }
         case .streaming:
             if heartbeat > 0 { heartbeatIfIdle(now: now, interval: heartbeat) }
         case .draining:

@@ -96,7 +96,7 @@ final class LoopContext: EventHandler, @unchecked Sendable {
     }
 
     private func refuseForLackOfDescriptors() {
-        let now = Clock.monotonicNanos()
+        let now = loop.now
         if now - lastDescriptorWarning > 5_000_000_000 {
             lastDescriptorWarning = now
             server.logger.warning("out of file descriptors: refusing connections with 503 (raise the open-file limit or lower --max-clients)")
@@ -217,10 +217,11 @@ final class LoopContext: EventHandler, @unchecked Sendable {
     private func tick(_ now: UInt64) {
         let headerTimeout = UInt64(server.configuration.headerTimeoutSeconds * 1e9)
         let heartbeat = UInt64(server.configuration.heartbeatSeconds * 1e9)
+        let bodyTimeout = UInt64(server.configuration.bodyTimeoutSeconds * 1e9)
         var index = 0
         while index < connections.count {
             let connection = connections[index]
-            connection.tick(now: now, headerTimeout: headerTimeout, heartbeat: heartbeat)
+            connection.tick(now: now, headerTimeout: headerTimeout, heartbeat: heartbeat, bodyTimeout: bodyTimeout)
             // A connection that closed itself was swapped out of this slot.
             if index < connections.count && connections[index] === connection { index += 1 }
         }

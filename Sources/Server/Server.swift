@@ -18,10 +18,19 @@ public final class Server: @unchecked Sendable {
     /// The port actually bound (the real one when configured with 0).
     public private(set) var port = 0
 
-    public init(configuration: ServerConfiguration, logger: Logger) {
+    /// Where the loops read the time; a `ManualClock` lets tests run timeouts.
+    private let clock: any LoopClock
+
+    /// - Parameters:
+    ///   - store: where events are numbered and kept when not only in memory.
+    ///   - clock: the loops' clock (tests inject one).
+    public init(configuration: ServerConfiguration, logger: Logger, store: EventStore? = nil, clock: any LoopClock = SystemClock()) {
         self.configuration = configuration
         self.logger = logger
-        hub = Hub(bufferSize: configuration.bufferSize, groupCount: max(1, min(configuration.loopCount, 64)))
+        self.clock = clock
+        hub = Hub(
+            bufferSize: configuration.bufferSize, groupCount: max(1, min(configuration.loopCount, 64)),
+            limits: HubLimits(maxChannels: configuration.maxChannels, maxMemory: configuration.maxMemory), store: store)
         var files: StaticFiles? = nil
         if let directory = configuration.publicDirectory {
             files = StaticFiles(directory: directory)
@@ -42,7 +51,7 @@ public final class Server: @unchecked Sendable {
         listenerFD = fd
         port = boundPort
         for index in 0..<hub.groupCount {
-            let loop = try EventLoop(index: index)
+            let loop = try EventLoop(index: index, clock: clock)
             let loopContext = LoopContext(loop: loop, group: hub.group(index), server: context)
             loopContext.onDrained = { [drained] in drained.signal() }
             try loopContext.listen(on: fd)

@@ -18,6 +18,12 @@ public struct ServerConfiguration: Sendable {
     public var maxClients = ServerConfiguration.defaultMaxClients()
     public var maxBody = 1 << 20
     public var headerTimeoutSeconds = 10.0
+    /// Channels that may exist (`--max-channels`).
+    public var maxChannels = 100_000
+    /// Bytes of buffered events in all channels (`--max-memory`).
+    public var maxMemory = HubLimits.defaultMaxMemory()
+    /// Seconds an ordinary request body may stop arriving (`--body-timeout`).
+    public var bodyTimeoutSeconds = 60.0
     /// Event loops (threads); default one per core.
     public var loopCount = ServerConfiguration.coreCount()
 

@@ -21,15 +21,20 @@ final class StreamState {
     var finalQueued = false
     /// Scratch cursors for merging several channels by id.
     var scratch: [UInt64]
+    /// `?event=`: the types this stream sends; nil for all. Others are
+    /// skipped by moving the cursor, never re-encoded.
+    var eventTypes: Set<String>?
+    /// Set for a long poll (`?poll=`), which answers once instead of streaming.
+    var poll: PollState?
 
-    init(windows: [ChannelWindow], cursors: [UInt64], chunked: Bool, gzip: GzipEncoder?) {
+    init(windows: [ChannelWindow], cursors: [UInt64], chunked: Bool, gzip: GzipEncoder?, now: UInt64) {
         self.windows = windows
         self.cursors = cursors
         self.chunked = chunked
         self.gzip = gzip
         slots = Array(repeating: -1, count: windows.count)
         scratch = cursors
-        lastWrite = Clock.monotonicNanos()
+        lastWrite = now
     }
 
     func cursor(for window: ChannelWindow) -> UInt64? {
@@ -83,6 +88,22 @@ final class StreamState {
             }
         }
         return best
+    }
+
+    /// Moves cursors past events the stream does not send (`?event=`), up to
+    /// the next one it does. Only between events.
+    func skipUnwanted() {
+        guard let types = eventTypes, partial == 0 else { return }
+        while let w = next(after: cursors), !types.contains(windows[w].event(at: cursors[w]).type) {
+            cursors[w] += 1
+        }
+    }
+
+    /// True when the stream sends the event at `sequence` of window `w`.
+    @inline(__always)
+    func wants(_ w: Int, _ sequence: UInt64) -> Bool {
+        guard let types = eventTypes else { return true }
+        return types.contains(windows[w].event(at: sequence).type)
     }
 
     func detach(_ connection: Connection) {
