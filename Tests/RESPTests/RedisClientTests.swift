@@ -217,3 +217,44 @@ final class RedisClientTests: XCTestCase {
     }
 }
 
+
+final class RedisClientLinkTests: XCTestCase {
+    func testALinkThatStallsTimesOutAndOneThatIsCutReconnects() throws {
+        let loopThread = try LoopThread()
+        defer { loopThread.stop() }
+        let server = try RedisServer()
+        let proxy = try StallingProxy(toUnixSocket: server.socketPath)
+        defer { proxy.stop() }
+        var configuration = RedisClient.Configuration(url: RedisURL(endpoint: .tcp(host: "127.0.0.1", port: proxy.port)))
+        configuration.connectTimeoutNanos = 300_000_000
+        configuration.commandTimeoutNanos = 300_000_000
+        configuration.minBackoffNanos = 20_000_000
+        configuration.maxBackoffNanos = 100_000_000
+        let client = try RedisClient(configuration: configuration, loop: loopThread.loop)
+        let states = Inbox<RedisClient.State>()
+        let results = Inbox<Result<RESPValue, RedisError>>()
+        try loopThread.sync {
+            client.onStateChange = { states.put($0) }
+            client.start()
+        }
+        defer { _ = try? loopThread.sync { client.close() } }
+        XCTAssertEqual(try states.next(), .up)
+
+        proxy.pause()
+        try loopThread.sync { client.send(["PING"]) { results.put($0) } }
+        guard case .failure(.timeout) = try results.next() else { return XCTFail() }
+        proxy.resume()
+        try states.next(where: { $0 == .up })
+        try loopThread.sync { client.send(["PING"]) { results.put($0) } }
+        XCTAssertEqual(try results.next(), .success(.simpleString("PONG")))
+
+        let before = proxy.connections
+        proxy.cut()
+        let down = try states.next()
+        guard case .down(.connectionLost) = down else { return XCTFail("\(down)") }
+        XCTAssertEqual(try states.next(), .up)
+        XCTAssertGreaterThan(proxy.connections, before)
+        try loopThread.sync { client.send(["PING"]) { results.put($0) } }
+        XCTAssertEqual(try results.next(), .success(.simpleString("PONG")))
+    }
+}
