@@ -7,7 +7,8 @@ import RESP
 /// The input is fed whole, split at an offset the fuzzer picks (the first two
 /// bytes), and byte by byte; all three must produce the same replies and the
 /// same failure. Every reply must encode back to exactly the bytes it was read
-/// from, and small limits make the over-limit paths reachable.
+/// from, and small limits make the over-limit paths reachable. The same bytes
+/// are also tried as a `--redis` URL.
 ///
 /// Built with `-sanitize=fuzzer -DFUZZING` (Tests/Fuzz/run.sh) `main` hands
 /// over to libFuzzer; a plain build runs the files named as arguments once.
@@ -61,6 +62,24 @@ enum FuzzRESP {
         }
     }
 
+    /// The same bytes as a `--redis` URL: parsed or refused, never a crash,
+    /// and what is accepted is usable.
+    static func checkURL(_ text: String) {
+        do {
+            let url = try RedisURL(parsing: text)
+            precondition(url.database >= 0)
+            switch url.endpoint {
+            case .tcp(let host, let port):
+                precondition(!host.isEmpty && port >= 1 && port <= 65535)
+            case .unix(let path):
+                precondition(path.hasPrefix("/") && path.utf8.count <= RedisURL.maxSocketPath)
+            }
+            _ = url.description
+        } catch {
+            precondition(error.description.hasPrefix("--redis: "))
+        }
+    }
+
     static func test(_ data: UnsafeRawBufferPointer) {
         guard data.count >= 2 else { return }
         let input = Array(data[2...])[...]
@@ -73,6 +92,7 @@ enum FuzzRESP {
             let encoded = whole.values.flatMap(\.encoded)
             precondition(Array(input.prefix(encoded.count)) == encoded, "replies do not encode back to their bytes")
         }
+        checkURL(String(decoding: input, as: UTF8.self))
         if input.count <= 1024 {
             let trickled = run(input.indices.map { input[$0...$0] })
             precondition(trickled == whole, "byte by byte: \(trickled) != \(whole)")
