@@ -190,12 +190,14 @@ public struct RESPReader: Sendable {
         }
     }
 
-    /// A decimal integer: an optional `-` and 1 to 19 digits, within Int64.
+    /// A decimal integer as Redis writes one: an optional `-` and 1 to 19
+    /// digits, within Int64, no leading zero, no `-0` (one spelling per number).
     private static func integer(_ line: UnsafeBufferPointer<UInt8>) -> Int64? {
         var index = 0
         let negative = !line.isEmpty && line[0] == UInt8(ascii: "-")
         if negative { index = 1 }
         guard index < line.count, line.count - index <= 19 else { return nil }
+        if line[index] == UInt8(ascii: "0") && (line.count - index > 1 || negative) { return nil }
         var value: Int64 = 0
         while index < line.count {
             let digit = line[index] &- UInt8(ascii: "0")
