@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "sse-serve", targets: ["sse-serve"]),
         .executable(name: "sse-bench", targets: ["sse-bench"]),
+        .executable(name: "sse-cat", targets: ["sse-cat"]),
     ],
     targets: [
         // epoll, eventfd, timerfd, inotify and zlib, which Glibc does not export.
@@ -26,11 +27,17 @@ let package = Package(
         // Event sources: ticker, tail, stdin, exec.
         .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim"], swiftSettings: fast),
         // The server: connections, routing, handlers, static files, metrics, options.
-        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "CShim"], swiftSettings: fast),
+        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Auth", "CShim"], swiftSettings: fast),
         // Command line → configuration, server and sources wired together; used by main and the tests.
         .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor"]),
+        // Access control as pure logic: SHA-256/HMAC, base64, JWT (HS256), channel globs,
+        // credentials, the auth callback's answer, the decision cache, webhook signatures.
+        .target(name: "Auth", swiftSettings: fast),
         .executableTarget(name: "sse-serve", dependencies: ["App"]),
-        .executableTarget(name: "sse-bench", dependencies: ["Reactor", "CShim"]),
+        .executableTarget(name: "sse-bench", dependencies: ["Reactor", "HTTP", "CShim"]),
+        // The event-stream client behind sse-cat: options, URL, the read-print-reconnect loop.
+        .target(name: "StreamClient", dependencies: ["HTTP", "EventStream"], swiftSettings: fast),
+        .executableTarget(name: "sse-cat", dependencies: ["StreamClient"]),
         // Redis client: the RESP2 reply reader and command writer (pure), URLs, the pipelined client on our loop.
         .target(name: "RESP", dependencies: ["Reactor"], swiftSettings: fast),
         // The Redis side of the event store: the FUNCTION library, the log, channel history.
@@ -41,14 +48,20 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestKit", "Reactor"]),
         .testTarget(name: "RedisBackendTests", dependencies: ["RedisBackend", "RESP", "EventStream", "TestKit", "Reactor"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
+        .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
+        .testTarget(name: "StreamClientTests", dependencies: ["StreamClient", "EventStream"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
         .target(name: "FuzzSupport"),
         .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP", "FuzzSupport"]),
         .executableTarget(name: "FuzzRecords", dependencies: ["EventStream", "FuzzSupport"]),
         .executableTarget(name: "FuzzQuery", dependencies: ["HTTP", "EventStream", "FuzzSupport"]),
+        .executableTarget(name: "FuzzJWT", dependencies: ["Auth", "FuzzSupport"]),
+        .executableTarget(name: "FuzzResponse", dependencies: ["HTTP", "FuzzSupport"]),
+        .executableTarget(name: "FuzzEventStream", dependencies: ["EventStream", "FuzzSupport"]),
         .executableTarget(name: "FuzzRESP", dependencies: ["RESP", "FuzzSupport"]),
     ]
 )

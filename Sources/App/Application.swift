@@ -14,7 +14,7 @@ public final class Application: @unchecked Sendable {
 
     public init(options: CommandLineOptions, logger: Logger? = nil) {
         self.options = options
-        self.logger = logger ?? Logger(level: options.logLevel)
+        self.logger = logger ?? Logger(level: options.logLevel, format: options.server.logFormat, timestamps: options.logTimestamps)
         server = Server(configuration: options.server, logger: self.logger)
     }
 
@@ -23,19 +23,24 @@ public final class Application: @unchecked Sendable {
     public func start(standardInput: Int32 = 0) throws(ApplicationError) {
         var specs = options.sources
         if specs.isEmpty { specs = [SourceSpec.defaultSpec(standardInput: standardInput)] }
-        let sourceOptions = SourceOptions(
-            format: options.server.format, maxRecordBytes: options.server.maxBody, standardInput: standardInput)
+        var sourceOptions = SourceOptions(
+            format: options.server.format, maxRecordBytes: options.server.maxBody,
+            feedsDirectory: options.feedDirectories.first ?? "feeds", standardInput: standardInput)
+        sourceOptions.moreFeedsDirectories = Array(options.feedDirectories.dropFirst())
         do {
             sources = try specs.map { spec throws(SourceError) in try spec.makeSource(options: sourceOptions) }
         } catch {
             throw ApplicationError(message: error.description, exitCode: 2)
         }
+        if let failure = server.accessLogFailure { throw ApplicationError(message: failure, exitCode: 2) }
+        if let failure = server.accessPolicyFailure { throw ApplicationError(message: failure, exitCode: 2) }
         do {
             try server.start()
         } catch {
             throw ApplicationError(message: "cannot listen: \(error)", exitCode: 1)
         }
         logger.always("listening on \(server.url)")
+        logResources()
         for source in sources {
             do {
                 try source.start(hub: server.hub, logger: logger)
@@ -44,6 +49,17 @@ public final class Application: @unchecked Sendable {
                 logger.error("source \(source.name): \(error)")
             }
         }
+    }
+
+    /// With `-v`: which dashboard is served and where feeds are looked for.
+    private func logResources() {
+        guard logger.enabled(.debug) else { return }
+        if let directory = options.server.publicDirectory {
+            logger.debug("dashboard: \(directory) (\(options.publicOrigin ?? "given"))")
+        } else {
+            logger.debug("no dashboard: no --public folder was found (looked in ./public and the share folder beside the binary); / answers 404; give one with --public DIR")
+        }
+        logger.debug("feeds looked for in: \(options.feedDirectories.joined(separator: ", "))")
     }
 
     /// Stops accepting and publishing at once, then stops the sources, then the

@@ -8,6 +8,8 @@ public struct SourceOptions: Sendable {
     public var maxRecordBytes: Int
     /// Where `ticker` looks for feed files (`ticker:crypto` finds `feeds/crypto.json`).
     public var feedsDirectory: String
+    /// Folders looked in after `feedsDirectory` (the installed share folder's `feeds`).
+    public var moreFeedsDirectories: [String] = []
     /// The descriptor the `stdin` source reads (tests give it a pipe).
     public var standardInput: Int32
     /// How often `tail` looks at its file when inotify is silent or unavailable, in seconds.

@@ -14,7 +14,7 @@ public final class TickerSource: Source {
         argument: .optional,
         defaultChannel: { _ in defaultChannel },
         make: { spec, options throws(SourceError) in
-            let feed = try resolveFeed(spec.argument, feedsDirectory: options.feedsDirectory)
+            let feed = try resolveFeed(spec.argument, feedsDirectory: options.feedsDirectory, alsoIn: options.moreFeedsDirectories)
             return TickerSource(feed: feed, channel: spec.channel, name: spec.description)
         })
 
@@ -30,17 +30,23 @@ public final class TickerSource: Source {
     }
 
     /// Finds the feed: the path as given, then `FEEDS/NAME` and `FEEDS/NAME.json`
-    /// (so `ticker:crypto` works); with no argument `FEEDS/ticker.json`, else the
-    /// built-in feed, so a bare `sse-serve` works from any directory.
-    static func resolveFeed(_ argument: String?, feedsDirectory: String) throws(SourceError) -> TickerFeed {
+    /// in `feedsDirectory` and then each of `more` (so `ticker:crypto` works
+    /// from any folder once installed); with no argument the first
+    /// `FEEDS/ticker.json`, else the built-in feed.
+    static func resolveFeed(_ argument: String?, feedsDirectory: String, alsoIn more: [String] = []) throws(SourceError) -> TickerFeed {
         let manager = FileManager.default
+        let directories = [feedsDirectory] + more
         guard let argument else {
-            let path = feedsDirectory + "/ticker.json"
-            return manager.fileExists(atPath: path) ? try TickerFeed.load(path: path) : TickerFeed.builtIn
+            for directory in directories where manager.fileExists(atPath: directory + "/ticker.json") {
+                return try TickerFeed.load(path: directory + "/ticker.json")
+            }
+            return TickerFeed.builtIn
         }
         var candidates = [argument]
         if !argument.contains("/") {
-            candidates += [feedsDirectory + "/" + argument, feedsDirectory + "/" + argument + ".json"]
+            for directory in directories {
+                candidates += [directory + "/" + argument, directory + "/" + argument + ".json"]
+            }
         }
         for path in candidates {
             var isDirectory: ObjCBool = false

@@ -7,6 +7,7 @@ import Reactor
 extension Connection {
     func received(_ head: RequestHead) {
         self.head = head
+        accessBegin()
         phase = .readingBody
         discardedBody = 0
         keepAlive = head.keepAlive && !server.isStopping
@@ -137,14 +138,14 @@ extension Connection {
         case .health:
             respond(.text(200, "ok"))
         case .metrics:
-            respond(Response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Array(MetricsReport.render(server).utf8)))
+            respond(Response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Array(MetricsReport.render(server, showsAll: seesPrivateNames(head)).utf8)))
         case .channels:
-            respond(.json(200, MetricsReport.channelsJSON(server.hub)))
+            respond(.json(200, MetricsReport.channelsJSON(server, showsAll: seesPrivateNames(head))))
         case .file(let path):
             if let files = server.staticFiles {
                 respond(files.response(for: path, head: head))
             } else {
-                respond(.text(404, "not found"))
+                respond(.text(404, StaticFiles.noDashboard))
             }
         case .failure(let status, let message, let allow):
             respond(.text(status, message, headers: allow.map { [("Allow", $0)] } ?? []))
@@ -162,7 +163,9 @@ extension Connection {
             phase = .awaitingHead
             publishBody = nil
         }
-        outbox.append(response.serialized(minorVersion: head?.minorVersion ?? 1, keepAlive: !close, headOnly: head?.method == "HEAD"))
+        let bytes = response.serialized(minorVersion: head?.minorVersion ?? 1, keepAlive: !close, headOnly: head?.method == "HEAD")
+        outbox.append(bytes)
+        accessResponded(status: response.status, bytes: bytes.count)
         if close { closeWhenFlushed = true }
         flush()
     }
@@ -178,6 +181,13 @@ extension Connection {
                 headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
                 body: EventEncoder.retry(milliseconds: retry) + notice),
             closing: true)
+    }
+
+    /// Protected channel names are shown only to holders of the publish token.
+    private func seesPrivateNames(_ head: RequestHead) -> Bool {
+        guard server.accessPolicy != nil else { return true }
+        guard let token = server.configuration.publishToken, !token.isEmpty else { return false }
+        return server.isAuthorized(head)
     }
 
     static func hasBody(_ head: RequestHead) -> Bool {

@@ -60,7 +60,34 @@ extension Connection {
             appendStreamBytes(EventEncoder.block(type: "sse-gap", data: gap))
         }
         if server.isStopping { state.finishing = true }
+        if let expires = identity.expiresAtMillis {
+            let now = Clock.wallMillis()
+            let delay = expires > now ? (expires - now) * 1_000_000 : 0
+            state.expiryTimer = context.loop.schedule(after: delay) { [weak self, weak state] in
+                guard let self, let state, self.stream === state else { return }
+                self.endForReauthorization(state)
+            }
+        }
         context.markPending(self)
+    }
+
+    /// The stream's authorization ran out: one `sse-reauth` event (no id, so
+    /// the client's Last-Event-ID stays), then the end; the client reconnects
+    /// and is asked again, losing nothing.
+    private func endForReauthorization(_ stream: StreamState) {
+        stream.expiryTimer = nil
+        guard !stream.finishing else { return }
+        if stream.partial == 0 {
+            appendStreamBytes(EventEncoder.block(type: "sse-reauth", data: "{\"reason\":\"expired\"}"))
+            stream.finishing = true
+            context.markPending(self)
+        } else {
+            // Half an event is on the wire: end after it, at the next pass.
+            context.loop.schedule(after: 10_000_000) { [weak self, weak stream] in
+                guard let self, let stream, self.stream === stream else { return }
+                self.endForReauthorization(stream)
+            }
+        }
     }
 
     /// Bytes that are this stream's own (retry, notices, heartbeats), framed and
@@ -140,7 +167,7 @@ extension Connection {
             }
             break
         }
-        if !isClosed && closeWhenFlushed && outbox.isEmpty { close() }
+        if !isClosed && closeWhenFlushed && outbox.isEmpty { close(reason: stream.finishing ? .shutdown : .done) }
     }
 
     /// Cut off with a reset: neither side keeps unsent data, and the client
@@ -148,7 +175,7 @@ extension Connection {
     func dropSlowSubscriber() {
         server.metrics.droppedSubscribers.add(1, ordering: .relaxed)
         server.logger.debug("subscriber on fd \(fd) fell behind the buffer: disconnected")
-        close(reset: true)
+        close(reset: true, reason: .slow)
     }
 
     private enum WriteOutcome { case nothing, wrote, blocked }
@@ -195,6 +222,7 @@ extension Connection {
         switch Socket.writev(fd, vectors, count: count) {
         case .processed(var written):
             stream.lastWrite = context.loop.now
+            accessEntry?.bytes += written
             var sent = 0
             var blocked = false
             for k in 0..<count {
@@ -212,6 +240,7 @@ extension Connection {
             if !blocked { stream.partial = 0 }
             advance(stream, by: sent, single: single)
             context.delivered += UInt64(sent)
+            accessEntry?.events += UInt64(sent)
             if blocked {
                 blockOnWrite()
                 return .blocked
@@ -250,6 +279,7 @@ extension Connection {
             appendChunk(gzip.compress(event.body), chunked: stream.chunked)
             stream.cursors[w] += 1
             context.delivered += 1
+            accessEntry?.events += 1
             any = true
         }
         return any

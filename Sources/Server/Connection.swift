@@ -52,6 +52,8 @@ final class Connection: EventHandler {
     private(set) var isClosed = false
     var readPaused = false
     var stream: StreamState?
+    /// The access log's facts about this connection; nil without `--access-log`.
+    var accessEntry: AccessLog.Entry?
 
     /// Output owed to a client that pipelines requests without reading the answers.
     static let maxPipelinedOutput = 256 * 1024
@@ -121,7 +123,7 @@ final class Connection: EventHandler {
         case .wouldBlock:
             return
         case .failed:
-            close()
+            close(reason: .error)
         }
     }
 
@@ -204,6 +206,7 @@ final class Connection: EventHandler {
             case .processed(let n):
                 outbox.consume(n)
                 lastWriteProgress = context.loop.now
+                accessEntry?.bytes += n
             case .wouldBlock:
                 blockOnWrite()
                 return false
@@ -249,11 +252,14 @@ final class Connection: EventHandler {
         updateInterest()
     }
 
-    func close(reset: Bool = false) {
+    func close(reset: Bool = false, reason: CloseReason = .clientClosed) {
         guard !isClosed else { return }
         isClosed = true
         context.loop.remove(fd)
         if let stream {
+            accessStreamEnded(reason)
+            if let timer = stream.expiryTimer { context.loop.cancel(timer) }
+            if let timer = stream.poll?.timer { context.loop.cancel(timer) }
             stream.detach(self)
             self.stream = nil
             server.metrics.subscribers.subtract(1, ordering: .relaxed)
@@ -271,18 +277,18 @@ final class Connection: EventHandler {
         switch phase {
         case .awaitingHead:
             if outbox.isEmpty {
-                if now &- phaseSince > headerTimeout { close() }
+                if now &- phaseSince > headerTimeout { close(reason: .timeout) }
             } else if isWriteBlocked && now &- lastWriteProgress > max(headerTimeout * 6, 60_000_000_000) {
                 // A client that stopped reading its answers.
-                close(reset: true)
+                close(reset: true, reason: .timeout)
             }
         case .readingBody:
             // A streaming upload may be idle for hours; any other body must keep coming.
-            if publishBody?.isStreaming != true && now &- lastRead > bodyTimeout { close() }
+            if publishBody?.isStreaming != true && now &- lastRead > bodyTimeout { close(reason: .timeout) }
         case .streaming:
             if heartbeat > 0 { heartbeatIfIdle(now: now, interval: heartbeat) }
         case .draining:
-            if now &- phaseSince > 2_000_000_000 { close() }
+            if now &- phaseSince > 2_000_000_000 { close(reason: .timeout) }
         case .waiting:
             // The step that suspended the request has its own deadline.
             break

@@ -86,6 +86,7 @@ final class LoopContext: EventHandler, @unchecked Sendable {
         let count = server.metrics.connections.add(1, ordering: .relaxed).newValue
         let connection = Connection(fd: fd, context: self, overCapacity: count > server.configuration.maxClients)
         connection.slot = connections.count
+        if server.accessLog != nil { connection.accessEntry = AccessLog.Entry(client: AccessLog.peerAddress(fd)) }
         connections.append(connection)
         do {
             try loop.add(fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue, handler: connection)
@@ -249,6 +250,6 @@ final class LoopContext: EventHandler, @unchecked Sendable {
 
     /// Closes whatever is still open (the grace period is over).
     func closeAll() {
-        while let connection = connections.last { connection.close() }
+        while let connection = connections.last { connection.close(reason: .shutdown) }
     }
 }

@@ -15,6 +15,10 @@ public final class Server: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
     private let drained = DispatchSemaphore(value: 0)
     private let drainStarted = Atomic<Bool>(false)
+    /// Why `--access-log` could not be opened; `start` refuses to run then.
+    public private(set) var accessLogFailure: String?
+    /// Why the access-control options cannot work (a bad `--protect` glob); nil when fine.
+    public private(set) var accessPolicyFailure: String?
     /// The port actually bound (the real one when configured with 0).
     public private(set) var port = 0
 
@@ -34,9 +38,25 @@ public final class Server: @unchecked Sendable {
         var files: StaticFiles? = nil
         if let directory = configuration.publicDirectory {
             files = StaticFiles(directory: directory)
+            // The command line refuses a folder that is not there; this is one that went away since.
             if files == nil { logger.warning("--public \(directory): no such folder; serving no static files") }
         }
-        context = ServerContext(configuration: configuration, hub: hub, logger: logger, staticFiles: files)
+        var accessLog: AccessLog? = nil
+        if let path = configuration.accessLogPath {
+            do {
+                accessLog = try AccessLog(path: path, format: configuration.logFormat)
+            } catch {
+                accessLogFailure = "--access-log: \(error)"
+            }
+        }
+        var policy: AccessPolicy? = nil
+        do {
+            policy = try AccessPolicy(configuration: configuration)
+        } catch {
+            accessPolicyFailure = error.description
+        }
+        context = ServerContext(
+            configuration: configuration, hub: hub, logger: logger, staticFiles: files, accessLog: accessLog, accessPolicy: policy)
     }
 
     /// `http://HOST:PORT` as a client would type it.
@@ -47,6 +67,8 @@ public final class Server: @unchecked Sendable {
 
     /// Binds the socket and starts the loops; returns once it accepts connections.
     public func start() throws(SystemError) {
+        if accessLogFailure != nil { throw SystemError("access log", errno: EACCES, detail: accessLogFailure) }
+        if accessPolicyFailure != nil { throw SystemError("access control", errno: EINVAL, detail: accessPolicyFailure) }
         let (fd, boundPort) = try Socket.listen(host: configuration.host, port: configuration.port)
         listenerFD = fd
         port = boundPort
@@ -66,6 +88,7 @@ public final class Server: @unchecked Sendable {
             thread.stackSize = 1 << 20
             thread.start()
         }
+        context.accessLog?.start()
     }
 
     /// The first step of a stop, at once: no new connections, and publishing is
@@ -98,6 +121,8 @@ public final class Server: @unchecked Sendable {
             }
         }
         for _ in loops { _ = exited.wait(timeout: .now() + 2) }
+        // After the loops: their last lines (streams ended by the stop) are in the queue.
+        context.accessLog?.stop()
         if listenerFD >= 0 {
             Socket.close(listenerFD)
             listenerFD = -1

@@ -12,6 +12,10 @@ final class StaticFiles: @unchecked Sendable {
     private var gzipCache: [String: [UInt8]] = [:]
     static let maxFileSize = 64 << 20
 
+    /// The answer under `/` when no `--public` folder was found: why, and how to give one.
+    static let noDashboard = "not found: sse-serve found no --public folder (./public, or share/sse-serve/public beside the binary), "
+        + "so it serves no files; start it with --public DIR\n"
+
     init?(directory: String) {
         guard let resolved = realpath(directory, nil) else { return nil }
         root = String(cString: resolved)

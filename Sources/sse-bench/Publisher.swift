@@ -1,5 +1,6 @@
 import CShim
 import Glibc
+import HTTP
 
 /// Publishes the bench's events with HTTP POST over a few keep-alive connections, one request in
 /// flight per connection, either paced at a rate or as fast as responses come back. Each body is
@@ -10,9 +11,9 @@ final class Publisher {
         enum Phase { case closed, connecting, idle, awaitingHead, readingBody }
         var fd: Int32 = -1
         var phase = Phase.closed
-        var head = ResponseHead()
-        var chunks = ChunkedDecoder()
-        var bodyLeft = 0
+        var reader = ResponseReader()
+        var status = 0
+        var keepAlive = true
         var inFlightSince: Int64 = 0
     }
 
@@ -93,7 +94,7 @@ final class Publisher {
         nextSeq += 1
         sent += 1
         conns[i].phase = .awaitingHead
-        conns[i].head = ResponseHead()
+        conns[i].reader.reset()
         conns[i].inFlightSince = Clocks.monoNanos()
         return true
     }
@@ -155,7 +156,7 @@ final class Publisher {
     }
 
     private func readResponse(_ i: Int) {
-        let n = read(conns[i].fd, readBuffer, 64 * 1024)
+        let (n, total) = conns[i].reader.read(conns[i].fd, into: readBuffer, capacity: 64 * 1024)
         if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
         if n <= 0 {
             // The server may close an idle keep-alive connection (nginx's keepalive_requests):
@@ -164,29 +165,26 @@ final class Publisher {
             drop(i, waiting ? "server closed a publish connection mid-request" : nil)
             return
         }
-        var pos = 0
-        if conns[i].phase == .awaitingHead {
-            switch conns[i].head.feed(readBuffer, n) {
-            case .needMore: return
-            case .invalid: drop(i, "malformed publish response"); return
-            case .complete(let at):
-                pos = at
-                conns[i].phase = .readingBody
-                conns[i].chunks = ChunkedDecoder()
-                conns[i].bodyLeft = max(conns[i].head.contentLength, 0)
+        var head: ResponseHead? = nil
+        var complete = false
+        var malformed = false
+        conns[i].reader.parse(readBuffer, total) { output in
+            switch output {
+            case .head(let h): head = h
+            case .body: break
+            case .end: complete = true
+            case .failure: malformed = true
             }
+            return !complete && !malformed
         }
-        guard conns[i].phase == .readingBody else { return }
-        if conns[i].head.chunked {
-            while conns[i].chunks.next(readBuffer, n, &pos) != nil {}
-            if conns[i].chunks.state == .invalid { drop(i, "malformed chunked publish response"); return }
-            if conns[i].chunks.state != .finished { return }
-        } else {
-            let take = min(conns[i].bodyLeft, n - pos)
-            conns[i].bodyLeft -= take
-            if conns[i].bodyLeft > 0 { return }
+        if let head {
+            conns[i].status = head.status
+            conns[i].keepAlive = head.keepAlive
+            conns[i].phase = .readingBody
         }
-        let status = conns[i].head.status
+        if malformed { drop(i, "malformed publish response"); return }
+        guard complete, conns[i].phase == .readingBody else { return }
+        let status = conns[i].status
         statusSeen[status, default: 0] += 1
         if status >= 200 && status < 300 {
             acknowledged += 1
@@ -194,7 +192,7 @@ final class Publisher {
             rejected += 1
             if firstError.isEmpty { firstError = "publish answered HTTP \(status)" }
         }
-        if conns[i].head.close {
+        if !conns[i].keepAlive {
             drop(i, nil)
         } else {
             conns[i].phase = .idle

@@ -6,9 +6,7 @@ struct SubscriberConnection {
 
     var fd: Int32 = -1
     var phase = Phase.notOpened
-    var head = ResponseHead()
-    var chunked = false
-    var chunks = ChunkedDecoder()
+    var reader = ResponseReader()
     var parser = EventParser()
     var received: Int64 = 0
     var lastSeq: Int64 = 0

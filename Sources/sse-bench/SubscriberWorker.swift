@@ -153,9 +153,13 @@ final class SubscriberWorker {
     }
 
     private func readFrom(_ i: Int) {
+        // Out of the table while it parses, so the closures below may touch the connection.
+        var reader = conns[i].reader
+        conns[i].reader = ResponseReader()
+        defer { conns[i].reader = reader }
         // Level-triggered: one read per wake-up keeps every stream served fairly; a full buffer
         // just means another wake-up right away.
-        let n = read(conns[i].fd, buffer, Self.bufferSize)
+        let (n, total) = reader.read(conns[i].fd, into: buffer, capacity: Self.bufferSize)
         if n < 0 {
             if errno == EAGAIN || errno == EINTR { return }
             fail(i, "read: \(String(cString: strerror(errno)))")
@@ -166,27 +170,6 @@ final class SubscriberWorker {
             return
         }
         bytes += Int64(n)
-        var bodyStart = 0
-        if conns[i].phase == .awaitingHead {
-            switch conns[i].head.feed(buffer, n) {
-            case .needMore: return
-            case .invalid: protocolErrors += 1; fail(i, "malformed response head"); return
-            case .complete(let at):
-                let status = conns[i].head.status
-                guard status == 200 else { fail(i, "HTTP status \(status)"); return }
-                conns[i].chunked = conns[i].head.chunked
-                conns[i].phase = .streaming
-                pending -= 1
-                ready += 1
-                bodyStart = at
-            }
-        }
-        consume(i, bodyStart, n)
-    }
-
-    /// Runs the stream bytes `buffer[from..<n]` through the chunk decoder and the event parser.
-    @inline(__always)
-    private func consume(_ i: Int, _ from: Int, _ n: Int) {
         let now = Clocks.wallNanos()
         var got: Int64 = 0
         var lastSeq = conns[i].lastSeq
@@ -199,11 +182,28 @@ final class SubscriberWorker {
             lastSeq = s.seq
             self.hist.record(micros: (now - s.publishedAt) / 1000)
         }
-        if conns[i].chunked {
-            var pos = from
-            while let r = conns[i].chunks.next(buffer, n, &pos) { conns[i].parser.feed(buffer, r, sink) }
-        } else if from < n {
-            conns[i].parser.feed(buffer, from..<n, sink)
+        var ending: String? = nil
+        reader.parse(buffer, total) { output in
+            switch output {
+            case .head(let head):
+                guard head.status == 200 else {
+                    ending = "HTTP status \(head.status)"
+                    return false
+                }
+                conns[i].phase = .streaming
+                pending -= 1
+                ready += 1
+            case .body(let range):
+                conns[i].parser.feed(buffer, range, sink)
+            case .end:
+                ending = "server ended a stream (final chunk)"
+                return false
+            case .failure:
+                protocolErrors += 1
+                ending = conns[i].phase == .streaming ? "malformed chunked framing" : "malformed response head"
+                return false
+            }
+            return true
         }
         conns[i].received += got
         conns[i].lastSeq = lastSeq
@@ -215,13 +215,7 @@ final class SubscriberWorker {
             conns[i].complete = true
             completeCount += 1
         }
-        if conns[i].chunked {
-            switch conns[i].chunks.state {
-            case .finished: fail(i, "server ended a stream (final chunk)")
-            case .invalid: protocolErrors += 1; fail(i, "malformed chunked framing")
-            default: break
-            }
-        }
+        if let ending { fail(i, ending) }
     }
 
     /// Reads `done N DRAIN_MS` from the coordinator; returns the drain time once it arrives.

@@ -9,11 +9,10 @@ func runServer() -> Int32 {
     // First of all, so that every thread started from here on inherits the mask.
     Application.blockTerminationSignals()
     let arguments = Array(CommandLine.arguments.dropFirst())
-    var isDirectory: ObjCBool = false
-    let publicDefault = FileManager.default.fileExists(atPath: "public", isDirectory: &isDirectory) && isDirectory.boolValue ? "public" : nil
     let options: CommandLineOptions
     do {
-        options = try CommandLineOptions.parse(arguments, environment: ProcessInfo.processInfo.environment, publicDefault: publicDefault)
+        options = try CommandLineOptions.parse(
+            arguments, environment: ProcessInfo.processInfo.environment, resources: ResourceSearch.forThisProcess())
     } catch {
         FileHandle.standardError.write(Data("sse-serve: \(error)\ntry 'sse-serve --help'\n".utf8))
         return 2
@@ -30,7 +29,7 @@ func runServer() -> Int32 {
     do {
         try app.start()
     } catch {
-        FileHandle.standardError.write(Data("sse-serve: error: \(error.message)\n".utf8))
+        app.logger.error(error.message)
         return error.exitCode
     }
     let signalName = Application.waitForSignal()
