@@ -34,12 +34,20 @@ let package = Package(
         // The event-stream client behind sse-cat: options, URL, the read-print-reconnect loop.
         .target(name: "StreamClient", dependencies: ["HTTP", "EventStream"]),
         .executableTarget(name: "sse-cat", dependencies: ["StreamClient"]),
+        // Redis client: the RESP2 reply reader and command writer (pure), URLs, the pipelined client on our loop.
+        .target(name: "RESP", dependencies: ["Reactor"]),
+        // The Redis side of the event store: the FUNCTION library, the log, channel history.
+        .target(name: "RedisBackend", dependencies: ["RESP", "EventStream", "Reactor"]),
+        // Test helpers (a redis-server child process, a loop on a thread): for test targets only.
+        .target(name: "TestKit", dependencies: ["RESP", "Reactor"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor", "Auth"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "TestKit", "Reactor"]),
+        .testTarget(name: "RedisBackendTests", dependencies: ["RedisBackend", "RESP", "EventStream", "TestKit", "Reactor"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor", "Auth", "TestKit"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
         .testTarget(name: "StreamClientTests", dependencies: ["StreamClient", "EventStream"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
@@ -50,5 +58,6 @@ let package = Package(
         .executableTarget(name: "FuzzJWT", dependencies: ["Auth", "FuzzSupport"]),
         .executableTarget(name: "FuzzResponse", dependencies: ["HTTP", "FuzzSupport"]),
         .executableTarget(name: "FuzzEventStream", dependencies: ["EventStream", "FuzzSupport"]),
+        .executableTarget(name: "FuzzRESP", dependencies: ["RESP", "FuzzSupport"]),
     ]
 )
