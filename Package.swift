@@ -62,5 +62,6 @@ let package = Package(
         .executableTarget(name: "FuzzResponse", dependencies: ["HTTP", "FuzzSupport"]),
         .executableTarget(name: "FuzzEventStream", dependencies: ["EventStream", "FuzzSupport"]),
         .executableTarget(name: "FuzzRESP", dependencies: ["RESP", "FuzzSupport"]),
+        .executableTarget(name: "FuzzOutbound", dependencies: ["OutboundHTTP", "HTTP", "FuzzSupport"]),
     ]
 )

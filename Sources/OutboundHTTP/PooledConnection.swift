@@ -13,11 +13,9 @@ final class PooledConnection: EventHandler {
     private unowned let loop: EventLoop
     /// The request it is serving; nil while idle.
     private(set) var exchange: Exchange?
-    private var parser = ResponseParser()
+    private var reader = ResponseReader(method: "GET", maxHeaderBytes: 0, maxBodyBytes: 0)
     private var output: [UInt8] = []
     private var written = 0
-    /// Response bytes not consumed yet (a head cut by a read).
-    private var pending: [UInt8] = []
     var idleTimer: TimerHandle?
     /// Requests completed on it.
     private(set) var served = 0
@@ -57,10 +55,9 @@ final class PooledConnection: EventHandler {
         self.exchange = exchange
         exchange.connection = self
         exchange.onReusedConnection = served > 0
-        parser = ResponseParser(
+        reader = ResponseReader(
             method: exchange.request.method, maxHeaderBytes: maxHeaderBytes,
             maxBodyBytes: exchange.isStream ? .max : UInt64(max(exchange.request.maxBodyBytes, 0)))
-        pending = []
         output = exchange.bytes
         written = 0
         flush()
@@ -74,7 +71,6 @@ final class PooledConnection: EventHandler {
         loop.remove(fd)
         Glibc.close(fd)
         exchange = nil
-        pending = []
         output = []
     }
 
@@ -130,17 +126,22 @@ final class PooledConnection: EventHandler {
             case .processed(let n):
                 exchange.receivedAny = true
                 exchange.lastActivity = loop.now
-                feed(UnsafeRawBufferPointer(rebasing: client.scratch[0..<n]))
-                if closed || self.exchange !== exchange { return }
+                let outcome = reader.feed(UnsafeRawBufferPointer(rebasing: client.scratch[0..<n])) { piece in
+                    switch piece {
+                    case .head(let head):
+                        exchange.deliverHead(head)
+                        client.receivedHead(exchange)
+                    case .body(let bytes):
+                        exchange.deliverBody(bytes)
+                    }
+                    // A callback may have cancelled the exchange, closing the connection.
+                    return !closed && self.exchange === exchange
+                }
+                if conclude(outcome, exchange) { return }
             case .wouldBlock:
                 return
             case .endOfFile:
-                switch parser.finish() {
-                case .end?:
-                    complete(reusable: false)
-                case .failure(let error)?:
-                    fail(OutboundError(.closed, error.message), retryable: false)
-                default:
+                if !conclude(reader.finish(), exchange, atClose: true) {
                     fail(OutboundError(.closed, "the server closed the connection before answering"), retryable: !exchange.receivedAny)
                 }
                 return
@@ -151,56 +152,31 @@ final class PooledConnection: EventHandler {
         }
     }
 
-    private func feed(_ bytes: UnsafeRawBufferPointer) {
-        if pending.isEmpty {
-            let used = process(bytes)
-            if !closed, exchange != nil, used < bytes.count { pending.append(contentsOf: bytes[used...]) }
-            return
+    /// Acts on how the reader left the response; true when the exchange is over
+    /// (or was abandoned) and reading should stop.
+    private func conclude(_ outcome: ResponseReader.Outcome, _ exchange: Exchange, atClose: Bool = false) -> Bool {
+        switch outcome {
+        case .needMore:
+            return closed || self.exchange !== exchange
+        case .nothing:
+            return false
+        case .stopped:
+            return true
+        case .end(let trailingBytes):
+            // An answer before the whole request went out, or bytes after it, leave the connection in doubt.
+            let keepAlive = exchange.head?.keepAlive ?? false
+            complete(reusable: keepAlive && !trailingBytes && output.isEmpty)
+            return true
+        case .failure(let error):
+            let tooLarge = !exchange.isStream && exchange.body.count >= exchange.request.maxBodyBytes
+            fail(
+                tooLarge
+                    ? OutboundError(.bodyTooLarge, "the response body is over \(exchange.request.maxBodyBytes) bytes")
+                    : atClose
+                        ? OutboundError(.closed, error.message) : OutboundError(.malformedResponse, "malformed response: \(error.message)"),
+                retryable: false)
+            return true
         }
-        // Moved out first: a callback may close the connection, which empties `pending`.
-        var data = pending
-        pending = []
-        data.append(contentsOf: bytes)
-        let used = data.withUnsafeBytes { process($0) }
-        if !closed, exchange != nil, used < data.count {
-            data.removeFirst(used)
-            pending = data
-        }
-    }
-
-    /// Runs the parser over `buffer` until it needs more; returns the bytes consumed.
-    private func process(_ buffer: UnsafeRawBufferPointer) -> Int {
-        var offset = 0
-        while let exchange, !closed {
-            let base = offset
-            let (consumed, output) = parser.parse(UnsafeRawBufferPointer(rebasing: buffer[base...]))
-            offset += consumed
-            guard let output else {
-                if consumed == 0 { break }
-                continue
-            }
-            switch output {
-            case .head(let head):
-                exchange.deliverHead(head)
-                client?.receivedHead(exchange)
-            case .body(let range):
-                exchange.deliverBody(UnsafeRawBufferPointer(rebasing: buffer[(base + range.lowerBound)..<(base + range.upperBound)]))
-            case .end:
-                let keepAlive = exchange.head?.keepAlive ?? false
-                // An answer before the whole request went out, or bytes after it, leave the connection in doubt.
-                complete(reusable: keepAlive && offset == buffer.count && self.output.isEmpty)
-                return buffer.count
-            case .failure(let error):
-                let tooLarge = !exchange.isStream && exchange.body.count >= exchange.request.maxBodyBytes
-                fail(
-                    tooLarge
-                        ? OutboundError(.bodyTooLarge, "the response body is over \(exchange.request.maxBodyBytes) bytes")
-                        : OutboundError(.malformedResponse, "malformed response: \(error.message)"),
-                    retryable: false)
-                return buffer.count
-            }
-        }
-        return offset
     }
 
     private func complete(reusable: Bool) {
@@ -208,7 +184,6 @@ final class PooledConnection: EventHandler {
         self.exchange = nil
         exchange.connection = nil
         served += 1
-        pending = []
         if !reusable { close() }
         client.finished(exchange, on: self)
     }
