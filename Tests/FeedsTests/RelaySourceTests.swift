@@ -173,3 +173,83 @@ final class RelaySourceTests: XCTestCase {
         edge.stop()
     }
 }
+
+/// An upstream written by hand: each accepted connection gets the request it
+/// sent recorded and the answer `script` gives for its number (1, 2, ...), then is closed.
+private final class ScriptedUpstream: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let stopped = Atomic<Bool>(false)
+    private let requests = Mutex<[String]>([])
+
+    init(_ answer: @escaping @Sendable (_ index: Int) -> String) throws {
+        let (fd, port) = try Socket.listen(host: "127.0.0.1", port: 0)
+        listener = fd
+        self.port = port
+        Thread { [self] in
+            var index = 0
+            while !stopped.load(ordering: .relaxed) {
+                var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+                guard poll(&fds, 1, 20) > 0 else { continue }
+                let client = accept(listener, nil, nil)
+                guard client >= 0 else { continue }
+                _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) & ~O_NONBLOCK)
+                var timeout = timeval(tv_sec: 5, tv_usec: 0)
+                setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                var received: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                while !String(decoding: received, as: UTF8.self).contains("\r\n\r\n") {
+                    let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+                    if n <= 0 { break }
+                    received += chunk[0..<n]
+                }
+                index += 1
+                requests.withLock { $0.append(String(decoding: received, as: UTF8.self)) }
+                writeAll(client, answer(index))
+                Glibc.close(client)
+            }
+            Glibc.close(listener)
+        }.start()
+    }
+
+    var seen: [String] { requests.withLock { $0 } }
+
+    func stop() { stopped.store(true, ordering: .relaxed) }
+}
+
+extension RelaySourceTests {
+    func testReconnectsWithTheUpstreamsLastIdAfterItsRetryAndRelaysNoNotices() throws {
+        let upstream = try ScriptedUpstream { index in
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+            switch index {
+            case 1:
+                return head + "retry: 30\n\nevent: sse-gap\ndata: {\"lost\":1}\n\nid: up-7\nevent: price\ndata: a\ndata: b\n\n: comment\n\nid: up-8\ndata: c\n\n"
+            case 2:
+                return head + "id: up-9\ndata: d\n\n"
+            default:
+                return "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            }
+        }
+        defer { upstream.stop() }
+        let hub = Hub(bufferSize: 100)
+        let log = CapturedLog()
+        // The default wait (a minute) would fail the test: only the upstream's retry: makes it quick.
+        let relay = try RelaySource(
+            url: "http://127.0.0.1:\(upstream.port)/events/up", channel: nil, options: SourceOptions(), name: nil,
+            timing: RelayTiming(defaultRetryMillis: 60_000))
+        try relay.start(hub: hub, logger: log.logger)
+        defer { XCTAssertTrue([relay].stopAll(timeout: 2)) }
+        XCTAssertTrue(waitUntil { datas(hub, "up").count == 3 }, "\(datas(hub, "up"))")
+        XCTAssertEqual(events(hub, "up"), [Seen(type: "price", data: "a\nb"), Seen(type: "message", data: "c"), Seen(type: "message", data: "d")])
+        XCTAssertTrue(waitUntil { upstream.seen.count >= 2 })
+        let requests = upstream.seen
+        XCTAssertFalse(requests[0].lowercased().contains("last-event-id"), requests[0])
+        XCTAssertTrue(requests[0].hasPrefix("GET /events/up HTTP/1.1\r\n"), requests[0])
+        XCTAssertTrue(requests[0].contains("Accept: text/event-stream\r\n"), requests[0])
+        XCTAssertTrue(requests[1].contains("Last-Event-ID: up-8\r\n"), "the upstream's id, not ours: \(requests[1])")
+        XCTAssertTrue(waitUntil { upstream.seen.count >= 3 })
+        XCTAssertTrue(upstream.seen[2].contains("Last-Event-ID: up-9\r\n"), upstream.seen[2])
+        XCTAssertTrue(log.text.contains("upstream notice sse-gap"), log.text)
+        XCTAssertTrue(waitUntil { log.text.contains("answered 503 Busy") }, log.text)
+    }
+}
