@@ -97,6 +97,8 @@ final class UpstreamRelay: @unchecked Sendable {
     }
 
     private func relay(_ bytes: UnsafeRawBufferPointer) {
+        // Read before feeding: the parser cannot be looked at while it is being fed.
+        let (maxLine, maxData) = (parser.maxLineBytes, parser.maxDataBytes)
         parser.feed(bytes) { output in
             switch output {
             case .event(let event):
@@ -104,9 +106,9 @@ final class UpstreamRelay: @unchecked Sendable {
             case .retry(let ms):
                 retryMillis = ms
             case .lineTooLong:
-                logger.warning("\(name): skipped an upstream line over \(parser.maxLineBytes) bytes")
+                logger.warning("\(name): skipped an upstream line over \(maxLine) bytes")
             case .eventTooLong:
-                logger.warning("\(name): skipped an upstream event over \(parser.maxDataBytes) bytes")
+                logger.warning("\(name): skipped an upstream event over \(maxData) bytes")
             case .comment:
                 break
             }

@@ -13,6 +13,11 @@ import Reactor
 /// deadline covers the whole exchange, on the loop's clock (a `ManualClock` in
 /// tests). Bodies are read by Content-Length, chunked coding or the end of the
 /// connection.
+///
+/// The owner keeps the client alive (requests in flight do not) and calls
+/// `shutdown()` before dropping it. A retried request may reach the server
+/// twice when it had acted on the first and closed without answering; the
+/// callers' requests are idempotent or carry an id (webhooks).
 public final class HTTPClient: @unchecked Sendable {
     public let loop: EventLoop
     public let configuration: HTTPClientConfiguration

@@ -225,7 +225,7 @@ extension RelaySourceTests {
             case 1:
                 return head + "retry: 30\n\nevent: sse-gap\ndata: {\"lost\":1}\n\nid: up-7\nevent: price\ndata: a\ndata: b\n\n: comment\n\nid: up-8\ndata: c\n\n"
             case 2:
-                return head + "id: up-9\ndata: d\n\n"
+                return head + "data: " + String(repeating: "x", count: 100) + "\n\nid: up-9\ndata: d\n\n"
             default:
                 return "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             }
@@ -235,7 +235,7 @@ extension RelaySourceTests {
         let log = CapturedLog()
         // The default wait (a minute) would fail the test: only the upstream's retry: makes it quick.
         let relay = try RelaySource(
-            url: "http://127.0.0.1:\(upstream.port)/events/up", channel: nil, options: SourceOptions(), name: nil,
+            url: "http://127.0.0.1:\(upstream.port)/events/up", channel: nil, options: SourceOptions(maxRecordBytes: 64), name: nil,
             timing: RelayTiming(defaultRetryMillis: 60_000))
         try relay.start(hub: hub, logger: log.logger)
         defer { XCTAssertTrue([relay].stopAll(timeout: 2)) }
@@ -250,6 +250,7 @@ extension RelaySourceTests {
         XCTAssertTrue(waitUntil { upstream.seen.count >= 3 })
         XCTAssertTrue(upstream.seen[2].contains("Last-Event-ID: up-9\r\n"), upstream.seen[2])
         XCTAssertTrue(log.text.contains("upstream notice sse-gap"), log.text)
+        XCTAssertTrue(log.text.contains("skipped an upstream line over 64 bytes"), log.text)
         XCTAssertTrue(waitUntil { log.text.contains("answered 503 Busy") }, log.text)
     }
 }
