@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Reactor
 
 /// Turns a host:port into a socket address without blocking the loop: numeric
@@ -8,21 +9,22 @@ import Reactor
 final class AddressResolver: @unchecked Sendable {
     private unowned let loop: EventLoop
     private let cacheNanos: UInt64
-    private var cache: [HostKey: (address: SocketAddress, expires: UInt64)] = [:]
-    private var inFlight: [HostKey: [(Result<SocketAddress, SystemError>) -> Void]] = [:]
+    private var cache: [HostKey: (addresses: [SocketAddress], expires: UInt64)] = [:]
+    private var inFlight: [HostKey: [(Result<[SocketAddress], SystemError>) -> Void]] = [:]
 
     init(loop: EventLoop, cacheNanos: UInt64) {
         self.loop = loop
         self.cacheNanos = cacheNanos
     }
 
-    /// Calls `done` on the loop with the address or why there is none; at
-    /// once for a numeric or cached one, later for a name.
-    func resolve(_ key: HostKey, _ done: @escaping (Result<SocketAddress, SystemError>) -> Void) {
+    /// Calls `done` on the loop with the addresses (at least one, to be tried in
+    /// order) or why there are none; at once for a numeric or cached name, later
+    /// for another.
+    func resolve(_ key: HostKey, _ done: @escaping (Result<[SocketAddress], SystemError>) -> Void) {
         loop.assertInLoop()
-        if let entry = cache[key], entry.expires > loop.now { return done(.success(entry.address)) }
+        if let entry = cache[key], entry.expires > loop.now { return done(.success(entry.addresses)) }
         if Self.isNumeric(key.host) {
-            done(Result { () throws(SystemError) in try SocketAddress.resolve(host: key.host, port: key.port) })
+            done(Self.lookUp(key))
             return
         }
         if inFlight[key] != nil {
@@ -31,13 +33,23 @@ final class AddressResolver: @unchecked Sendable {
         }
         inFlight[key] = [done]
         DispatchQueue.global().async { [self] in
-            let result = Result { () throws(SystemError) in try SocketAddress.resolve(host: key.host, port: key.port) }
+            let result = Self.lookUp(key)
             loop.execute { [self] in finish(key, result) }
         }
     }
 
-    private func finish(_ key: HostKey, _ result: Result<SocketAddress, SystemError>) {
-        if case .success(let address) = result { cache[key] = (address, loop.now &+ cacheNanos) }
+    private static func lookUp(_ key: HostKey) -> Result<[SocketAddress], SystemError> {
+        do {
+            let addresses = try SocketAddress.resolveAll(host: key.host, port: key.port)
+            guard !addresses.isEmpty else { return .failure(SystemError("getaddrinfo(\(key.host))", errno: EINVAL, detail: "no address")) }
+            return .success(addresses)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func finish(_ key: HostKey, _ result: Result<[SocketAddress], SystemError>) {
+        if case .success(let addresses) = result { cache[key] = (addresses, loop.now &+ cacheNanos) }
         let waiting = inFlight.removeValue(forKey: key) ?? []
         for done in waiting { done(result) }
     }

@@ -150,18 +150,28 @@ public final class HTTPClient: @unchecked Sendable {
                 pool.open -= 1
                 self.end(exchange, OutboundError(.resolve, "\(exchange.request.url): \(error)"))
                 self.serveWaiting(pool)
-            case .success(let address):
-                let now = self.loop.now
-                let left = exchange.deadlineAt > now ? exchange.deadlineAt - now : 1
-                Connector.connect(to: address, on: self.loop, timeoutNanos: min(self.configuration.connectTimeoutNanos, left)) {
-                    [weak self] result in
-                    guard let self else {
-                        if case .success(let fd) = result { Glibc.close(fd) }
-                        return
-                    }
-                    self.connected(result, for: exchange, pool: pool)
-                }
+            case .success(let addresses):
+                self.connect(to: addresses[...], for: exchange, pool: pool)
             }
+        }
+    }
+
+    /// Tries the addresses in turn (a name may have an IPv6 and an IPv4 one, and
+    /// the server listen on one of them) while the deadline allows.
+    private func connect(to addresses: ArraySlice<SocketAddress>, for exchange: Exchange, pool: HostPool) {
+        guard let address = addresses.first else { return }
+        let now = loop.now
+        let left = exchange.deadlineAt > now ? exchange.deadlineAt - now : 1
+        Connector.connect(to: address, on: loop, timeoutNanos: min(configuration.connectTimeoutNanos, left)) { [weak self] result in
+            guard let self else {
+                if case .success(let fd) = result { Glibc.close(fd) }
+                return
+            }
+            if case .failure = result, addresses.count > 1, !exchange.finished, exchange.deadlineAt > self.loop.now {
+                self.connect(to: addresses.dropFirst(), for: exchange, pool: pool)
+                return
+            }
+            self.connected(result, for: exchange, pool: pool)
         }
     }
 

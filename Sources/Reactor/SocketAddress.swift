@@ -30,6 +30,35 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
         return SocketAddress(storage: storage, length: info.pointee.ai_addrlen, description: shown)
     }
 
+    /// Every address `host` resolves to, in getaddrinfo's order (`localhost` is
+    /// often `::1` first and `127.0.0.1` second: a client tries them in turn).
+    /// This may block on DNS: call it off the loops.
+    public static func resolveAll(host: String, port: Int) throws(SystemError) -> [SocketAddress] {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &list)
+        guard rc == 0, list != nil else {
+            throw SystemError("getaddrinfo(\(host)): \(String(cString: gai_strerror(rc)))", errno: EINVAL)
+        }
+        defer { freeaddrinfo(list) }
+        let shown = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        var addresses: [SocketAddress] = []
+        var seen: Set<[UInt8]> = []
+        var next = list
+        while let info = next {
+            next = info.pointee.ai_next
+            let bytes = Array(UnsafeRawBufferPointer(start: info.pointee.ai_addr, count: Int(info.pointee.ai_addrlen)))
+            guard seen.insert(bytes).inserted else { continue }
+            var storage = sockaddr_storage()
+            withUnsafeMutableBytes(of: &storage) { $0.copyBytes(from: bytes) }
+            addresses.append(SocketAddress(storage: storage, length: info.pointee.ai_addrlen, description: shown))
+        }
+        return addresses
+    }
+
     /// A Unix domain socket at `path` (at most 107 bytes).
     public static func unix(path: String) throws(SystemError) -> SocketAddress {
         var address = sockaddr_un()

@@ -224,6 +224,17 @@ final class HTTPClientTests: XCTestCase {
         }
     }
 
+    func testHostNamesAreLookedUpOffTheLoopAndEachAddressTried() {
+        start()
+        let origin = server { peer, _ in
+            guard peer.readRequest() != nil else { return }
+            peer.send("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nname")
+            _ = peer.waitForClose()
+        }
+        // localhost may be ::1 first; the server listens on 127.0.0.1 only.
+        XCTAssertEqual(response(request("http://localhost:\(origin.port)/"))?.text, "name")
+    }
+
     // MARK: - the pool
 
     func testKeepAliveReusesOneConnection() {
