@@ -384,6 +384,38 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(runner.sync { client.idleConnections }, 1)
     }
 
+    func testASilentStreamEndsAfterItsIdleTimeout() {
+        start(manualClock: true)
+        let release = Flag()
+        let origin = server { peer, _ in
+            guard peer.readRequest() != nil else { return }
+            peer.send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n:\n\n\r\n")
+            release.wait()
+        }
+        defer { release.raise() }
+        let client = client!
+        let gotBytes = Flag()
+        let ended = Flag()
+        let outcome = ResultBox<Result<Void, OutboundError>>()
+        let request = request(origin.url + "/events/x", timeout: 1)
+        runner.loop.execute {
+            client.stream(
+                request, idleTimeoutNanos: 5_000_000_000, onHead: { _ in }, onBytes: { _ in gotBytes.raise() },
+                onEnd: { result in
+                    outcome.lock.withLock { outcome.value = result }
+                    ended.raise()
+                })
+        }
+        XCTAssertTrue(gotBytes.wait())
+        runner.advance(seconds: 3)
+        XCTAssertFalse(ended.wait(timeout: 0.05), "the head's deadline no longer applies; 3 s of silence is allowed")
+        runner.advance(seconds: 3)
+        XCTAssertTrue(ended.wait())
+        guard case .failure(let error)? = outcome.lock.withLock({ outcome.value }) else { return XCTFail("expected a timeout") }
+        XCTAssertEqual(error.kind, .timeout)
+        XCTAssertTrue(error.message.contains("no data for 5000 ms"), error.message)
+    }
+
     func testURLs() throws {
         let url = try HTTPURL.parse("http://[::1]:9000/events/a/b?x=1")
         XCTAssertEqual(url.host, "::1")
