@@ -3,7 +3,8 @@ import Reactor
 
 /// Turns the bytes a source reads into records and publishes all the records
 /// of one read as one batch (which is what lets `stdin` carry a million lines
-/// a second). Malformed records are logged with their line number and skipped.
+/// a second). Malformed records are skipped and reported, at most a line a second
+/// (`MalformedRecordReporter`).
 struct RecordPublisher {
     let hub: Hub
     let channel: String
@@ -13,8 +14,9 @@ struct RecordPublisher {
     private var batch: [(channel: String, event: Event)] = []
     /// Events published so far.
     private(set) var published = 0
+    private var reporter: MalformedRecordReporter
     /// Malformed records so far.
-    private(set) var malformed = 0
+    var malformed: Int { reporter.total }
     /// True once the hub refused a batch because it is shutting down.
     private(set) var hubClosed = false
 
@@ -24,18 +26,19 @@ struct RecordPublisher {
         self.logger = logger
         self.sourceName = sourceName
         self.parser = RecordParser(format: format, maxRecordBytes: maxRecordBytes)
+        self.reporter = MalformedRecordReporter(name: sourceName, logger: logger)
     }
 
     /// Parses and publishes; false when the hub has shut down.
     mutating func consume(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var batch = self.batch
         self.batch = []
-        var malformed = 0
-        let (channel, logger, name) = (self.channel, self.logger, self.sourceName)
-        parser.feed(bytes) { result in
-            Self.collect(result, into: &batch, channel: channel, malformed: &malformed, logger: logger, name: name)
-        }
-        return publish(&batch, malformed: malformed)
+        var reporter = self.reporter
+        let channel = self.channel
+        parser.feed(bytes) { result in Self.collect(result, into: &batch, channel: channel, reporter: &reporter) }
+        reporter.tick()
+        self.reporter = reporter
+        return publish(&batch)
     }
 
     /// Publishes a last unterminated record; the parser starts afresh (line 1)
@@ -44,12 +47,12 @@ struct RecordPublisher {
     mutating func finish() -> Bool {
         var batch = self.batch
         self.batch = []
-        var malformed = 0
-        let (channel, logger, name) = (self.channel, self.logger, self.sourceName)
-        parser.finish { result in
-            Self.collect(result, into: &batch, channel: channel, malformed: &malformed, logger: logger, name: name)
-        }
-        return publish(&batch, malformed: malformed)
+        var reporter = self.reporter
+        let channel = self.channel
+        parser.finish { result in Self.collect(result, into: &batch, channel: channel, reporter: &reporter) }
+        reporter.flush()
+        self.reporter = reporter
+        return publish(&batch)
     }
 
     /// Forgets a partial record (the file it came from was truncated).
@@ -59,19 +62,15 @@ struct RecordPublisher {
 
     private static func collect(
         _ result: Result<Record, RecordError>, into batch: inout [(channel: String, event: Event)], channel: String,
-        malformed: inout Int, logger: Logger, name: String
+        reporter: inout MalformedRecordReporter
     ) {
         switch result {
-        case .success(let record):
-            batch.append((record.channel ?? channel, record.event))
-        case .failure(let error):
-            malformed += 1
-            logger.warning("\(name): skipped a malformed record at line \(error.line): \(error.message)")
+        case .success(let record): batch.append((record.channel ?? channel, record.event))
+        case .failure(let error): reporter.report(error)
         }
     }
 
-    private mutating func publish(_ batch: inout [(channel: String, event: Event)], malformed: Int) -> Bool {
-        self.malformed += malformed
+    private mutating func publish(_ batch: inout [(channel: String, event: Event)]) -> Bool {
         defer {
             batch.removeAll(keepingCapacity: batch.capacity <= 1 << 16)
             self.batch = batch

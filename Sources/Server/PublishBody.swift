@@ -27,6 +27,8 @@ final class PublishBody {
     private var ids: [EventID] = []
     private var count = 0
     private var refused: Response?
+    /// Malformed records of a `?format=` upload: reported at most a line a second.
+    private var reporter: MalformedRecordReporter
     static let maxReportedIDs = 10_000
 
     init(hub: Hub, logger: Logger, channel: String, eventType: String, contentType: String?, format: RecordFormat?, maxBody: Int) {
@@ -35,6 +37,7 @@ final class PublishBody {
         self.channel = channel
         self.eventType = eventType
         self.maxBody = maxBody
+        reporter = MalformedRecordReporter(name: "publish to \(channel)", logger: logger)
         let media = contentType?.split(separator: ";").first?.trimmingSpaces().lowercased() ?? ""
         if let format {
             kind = .records(RecordParser(format: format, maxRecordBytes: maxBody))
@@ -61,6 +64,7 @@ final class PublishBody {
             var batch: [Record] = []
             parser.feed(bytes) { result in collect(result, into: &batch) }
             kind = .records(parser)
+            reporter.tick()
             publish(batch)
             return refused
         case .text, .json, .eventStream:
@@ -81,6 +85,7 @@ final class PublishBody {
         case .records(var parser):
             var batch: [Record] = []
             parser.finish { result in collect(result, into: &batch) }
+            reporter.flush()
             publish(batch)
         case .text:
             var data = buffer[...]
@@ -129,7 +134,7 @@ final class PublishBody {
     private func collect(_ result: Result<Record, RecordError>, into batch: inout [Record]) {
         switch result {
         case .success(let record): batch.append(record)
-        case .failure(let error): logger.warning("publish to \(channel): record at line \(error.line) skipped: \(error.message)")
+        case .failure(let error): reporter.report(error)
         }
     }
 
