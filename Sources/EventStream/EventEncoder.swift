@@ -7,33 +7,51 @@ import Glibc
 public enum EventEncoder {
     /// Encodes a published event once, as the chunk every subscriber receives.
     public static func encode(id: EventID, type: String, data: String) -> WireEvent {
-        var type = type
         var data = data
-        let idCount = decimalDigits(id.millis) + 1 + decimalDigits(id.sequence)
+        return data.withUTF8 { encode(id: id, type: type, data: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same from the data's bytes (UTF-8), for publishers that have no `String` per event.
+    public static func encode(id: EventID, type: String, data: UnsafeRawBufferPointer) -> WireEvent {
+        var type = type
+        let dataBytes = data.assumingMemoryBound(to: UInt8.self)
         return type.withUTF8 { typeBytes in
-            data.withUTF8 { dataBytes in
-                    let sendsType = !(typeBytes.count == 7 && memcmp(typeBytes.baseAddress!, "message", 7) == 0)
-                    let bodyCount = blockSize(id: idCount, type: sendsType ? typeBytes.count : nil, data: dataBytes)
-                    let prefixCount = hexDigits(bodyCount) + 2
-                    return WireEvent.make(id: id, capacity: prefixCount + bodyCount + 2) { out in
-                        var w = Writer(out)
-                        w.hex(bodyCount)
-                        w.ascii("\r\n")
-                        w.ascii("id: ")
-                        w.decimal(id.millis)
-                        w.byte(0x2D)
-                        w.decimal(id.sequence)
-                        w.byte(0x0A)
-                        if sendsType {
-                            w.ascii("event: ")
-                            w.bytes(typeBytes)
-                            w.byte(0x0A)
-                        }
-                        w.dataLines(dataBytes)
-                        w.byte(0x0A)
-                        w.ascii("\r\n")
-                        return (prefixCount, bodyCount, w.offset)
-                    }
+            let sendsType = !(typeBytes.count == 7 && memcmp(typeBytes.baseAddress!, "message", 7) == 0)
+            // Most data is one line: two vectorised scans settle it, once for sizing and writing.
+            let oneLine = isOneLine(dataBytes)
+            let idCount = decimalDigits(id.millis) + 1 + decimalDigits(id.sequence)
+            var bodyCount = 4 + idCount + 1 + 1  // "id: " ID "\n" ... "\n"
+            if sendsType { bodyCount += 7 + typeBytes.count + 1 }
+            if oneLine {
+                bodyCount += 6 + dataBytes.count + 1
+            } else {
+                forEachLine(dataBytes) { line in bodyCount += 6 + line.count + 1 }
+            }
+            let prefixCount = hexDigits(bodyCount) + 2
+            return WireEvent.make(id: id, capacity: prefixCount + bodyCount + 2) { out in
+                var w = Writer(out)
+                w.hex(bodyCount)
+                w.ascii("\r\n")
+                w.ascii("id: ")
+                w.decimal(id.millis)
+                w.byte(0x2D)
+                w.decimal(id.sequence)
+                w.byte(0x0A)
+                if sendsType {
+                    w.ascii("event: ")
+                    w.bytes(typeBytes)
+                    w.byte(0x0A)
+                }
+                if oneLine {
+                    w.ascii("data: ")
+                    w.bytes(dataBytes)
+                    w.byte(0x0A)
+                } else {
+                    w.dataLines(dataBytes)
+                }
+                w.byte(0x0A)
+                w.ascii("\r\n")
+                return (prefixCount, bodyCount, w.offset)
             }
         }
     }
@@ -63,19 +81,18 @@ public enum EventEncoder {
 
     // MARK: - sizes and writing
 
-    static func blockSize(id: Int, type: Int?, data: UnsafeBufferPointer<UInt8>) -> Int {
-        var size = 4 + id + 1  // "id: " ID "\n"
-        if let type { size += 7 + type + 1 }
-        forEachLine(data) { line in size += 6 + line.count + 1 }
-        return size + 1
+    /// True when `data` has no LF or CR: one `data:` line.
+    @inline(__always)
+    static func isOneLine(_ data: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = data.baseAddress else { return true }
+        return memchr(base, 0x0A, data.count) == nil && memchr(base, 0x0D, data.count) == nil
     }
 
     /// Calls `body` for each line of `data`, split at LF, CRLF or a lone CR.
     /// Empty data is one empty line, so the event still carries `data:`.
     @inline(__always)
     static func forEachLine(_ data: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        // Most data is one line: two vectorised scans settle it.
-        if let base = data.baseAddress, memchr(base, 0x0A, data.count) == nil, memchr(base, 0x0D, data.count) == nil {
+        if isOneLine(data) {
             body(data)
             return
         }

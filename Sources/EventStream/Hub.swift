@@ -54,6 +54,54 @@ public final class Hub: @unchecked Sendable {
         return try append(routed.count, channel: { routed[$0].channel }, event: { routed[$0].event })
     }
 
+    /// Publishes events given as bytes (`RecordBatch`) to one channel, in order,
+    /// all under one lock and with no `String` per event: the path of the `line`
+    /// format (stdin, tail, exec, streaming uploads). Returns their ids.
+    @discardableResult
+    public func publish(_ batch: RecordBatch, type: String = "message", to channel: String) throws(PublishError) -> [EventID] {
+        guard ChannelName.isValid(channel) else { throw .invalidChannel(channel) }
+        guard type == "message" || Event.isValidType(type) else { throw .invalidEventType(type) }
+        let count = batch.count
+        guard count > 0 else { return [] }
+        var ids: [EventID] = []
+        ids.reserveCapacity(count)
+        var toWake: UInt64 = 0
+        let now = clock()
+        lock.lock()
+        if closed {
+            lock.unlock()
+            throw .shuttingDown
+        }
+        let target = channelLocked(channel)
+        batch.withData { data in
+            for i in 0..<count {
+                let id = generator.next(nowMillis: now)
+                target.log.append(EventEncoder.encode(id: id, type: type, data: data(i)))
+                ids.append(id)
+            }
+        }
+        target.publishedCount += UInt64(count)
+        target.lastID = ids[count - 1]
+        for group in groups where target.subscribersByGroup[group.index] > 0 {
+            // Each loop is told once per channel until it syncs.
+            let bit = UInt64(1) << UInt64(group.index)
+            if target.pendingGroups & bit != 0 { continue }
+            target.pendingGroups |= bit
+            group.dirty.append(target)
+            if !group.wakePending {
+                group.wakePending = true
+                toWake |= 1 << UInt64(group.index)
+            }
+        }
+        lock.unlock()
+        while toWake != 0 {
+            let index = toWake.trailingZeroBitCount
+            toWake &= toWake - 1
+            groups[index].wake()
+        }
+        return ids
+    }
+
     @inline(__always)
     private func append(
         _ count: Int, channel channelName: (Int) -> String, event eventAt: (Int) -> Event

@@ -60,6 +60,16 @@ final class PublishBody {
     func consume(_ bytes: UnsafeRawBufferPointer) -> Response? {
         if let refused { return refused }
         switch kind {
+        case .records(var parser) where parser.format == .line && refused == nil:
+            // Bytes straight to the encoder, no String per line (RecordBatch).
+            var lines = RecordBatch()
+            var reporter = self.reporter
+            parser.feedLines(bytes, line: { lines.append($0) }, failure: { reporter.report($0) })
+            reporter.tick()
+            self.reporter = reporter
+            kind = .records(parser)
+            publish(lines)
+            return refused
         case .records(var parser):
             var batch: [Record] = []
             parser.feed(bytes) { result in collect(result, into: &batch) }
@@ -135,6 +145,20 @@ final class PublishBody {
         switch result {
         case .success(let record): batch.append(record)
         case .failure(let error): reporter.report(error)
+        }
+    }
+
+    private func publish(_ lines: RecordBatch) {
+        guard !lines.isEmpty, refused == nil else { return }
+        do {
+            let new = try hub.publish(lines, type: eventType, to: channel)
+            count += new.count
+            ids += new
+            if ids.count > Self.maxReportedIDs * 2 { ids.removeFirst(ids.count - Self.maxReportedIDs) }
+        } catch .shuttingDown {
+            refused = .text(503, PublishError.shuttingDown.description, headers: [("Retry-After", "5")])
+        } catch {
+            logger.warning("publish to \(channel): \(error)")
         }
     }
 
