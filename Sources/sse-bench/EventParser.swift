@@ -65,6 +65,11 @@ struct EventParser {
                 }
             case .dataValue:
                 valueByte(b)
+                // Once the stamp is read (or the value is not the bench's), the rest of the line
+                // (the padding) only has to be skipped, not looked at byte by byte.
+                if value == .matched || value == .foreign {
+                    while i < end && p[i] != 0x0A && p[i] != 0x0D { i += 1 }
+                }
             case .skip:
                 // The rest of a line we do not care about: jump straight to its end.
                 while i < end && p[i] != 0x0A && p[i] != 0x0D { i += 1 }
