@@ -11,6 +11,8 @@ public struct RecordBatch: Sendable {
 
     public var count: Int { ends.count }
     public var isEmpty: Bool { ends.isEmpty }
+    /// The data's bytes, all events together.
+    public var byteCount: Int { bytes.count }
 
     /// Adds one event's data. Invalid UTF-8 becomes U+FFFD, as it would in a
     /// `String`; ASCII, the common case, is copied as it is after one scan.

@@ -99,6 +99,8 @@ struct RecordPublisher {
         }
         if hubClosed { return false }
         if lines.isEmpty { return true }
+        // Each event's chunk is its data plus ~50 bytes of framing, id and allocation header.
+        HeapGrowth.prepare(bytes: lines.byteCount + lines.count * 80)
         do {
             try hub.publish(lines, to: channel)
             published += lines.count
