@@ -104,7 +104,10 @@ final class PublishBody {
                 if data.last == 0x0D { data = data.dropLast() }
             }
             guard !data.isEmpty else { return .text(400, "empty body: nothing to publish") }
-            publish([Record(event: Event(type: eventType, data: String(decoding: data, as: UTF8.self)))])
+            // The body's bytes go to the encoder as they are: no String, Record or routed array.
+            var one = RecordBatch()
+            data.withUnsafeBytes { one.append($0) }
+            publish(one)
         case .json:
             // JSON text may span lines; outside strings a line break is only
             // white space, and inside strings it cannot appear raw, so the body
