@@ -23,6 +23,23 @@ struct RecordBatchTests {
         }
     }
 
+    @Test("ids of every length are written digit for digit")
+    func idDigits() {
+        var values: [UInt64] = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 1_732_233_600_000, UInt64.max]
+        var power: UInt64 = 1
+        for _ in 0..<19 {
+            power *= 10
+            values += [power - 1, power, power + 1]
+        }
+        for millis in values {
+            for sequence: UInt64 in [0, 7, 12345] {
+                let id = EventID(millis: millis, sequence: sequence)
+                let event = EventEncoder.encode(id: id, type: "message", data: "x")
+                #expect(event.bodyString == "id: \(millis)-\(sequence)\ndata: x\n\n")
+            }
+        }
+    }
+
     @Test("ASCII is kept as it is; invalid UTF-8 becomes U+FFFD, as in a String")
     func utf8() {
         let inputs: [[UInt8]] = [Array("plain ascii, longer than eight".utf8), Array("é".utf8), [0x61, 0xFF, 0x62], [0xC3], []]
