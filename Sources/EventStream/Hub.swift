@@ -65,6 +65,57 @@ public final class Hub: Sendable {
         return try Self.wait(for: store, routed.map { RoutedEvent(channel: $0.channel, event: $0.event) })
     }
 
+    /// Publishes events given as bytes (`RecordBatch`) to one channel, in order,
+    /// with no `String` per event: the path of the `line` format (stdin, tail,
+    /// exec, streaming uploads). With a store this waits for it.
+    @discardableResult
+    public func publish(_ batch: RecordBatch, type: String = "message", to channel: String) throws(PublishError) -> [EventID] {
+        try validate(1, channel: { _ in channel }, type: { _ in type })
+        guard let store else { return try appendLocally(batch, type: type, to: channel) }
+        return try Self.wait(for: store, batch.routed(type: type, to: channel))
+    }
+
+    /// `publish(_:type:to:)` without waiting, as `submit` is for events.
+    public func submit(
+        _ batch: RecordBatch, type: String = "message", to channel: String,
+        done: @escaping @Sendable (Result<[EventID], PublishError>) -> Void
+    ) {
+        do throws(PublishError) {
+            try validate(1, channel: { _ in channel }, type: { _ in type })
+            guard let store else {
+                done(.success(try appendLocally(batch, type: type, to: channel)))
+                return
+            }
+            guard !isClosed else { throw .shuttingDown }
+            try checkChannelBudget([channel])
+            store.append(batch.routed(type: type, to: channel), done: done)
+        } catch {
+            done(.failure(error))
+        }
+    }
+
+    private func appendLocally(_ batch: RecordBatch, type: String, to channel: String) throws(PublishError) -> [EventID] {
+        let count = batch.count
+        guard count > 0 else { return [] }
+        return try numbering.withLock { (generator: inout EventIDGenerator) throws(PublishError) -> [EventID] in
+            guard !isClosed else { throw .shuttingDown }
+            let now = clock()
+            var ids: [EventID] = []
+            ids.reserveCapacity(count)
+            var encoded: [WireEvent] = []
+            encoded.reserveCapacity(count)
+            batch.withData { data in
+                for i in 0..<count {
+                    let id = generator.next(nowMillis: now)
+                    ids.append(id)
+                    encoded.append(EventEncoder.encode(id: id, type: type, data: data(i)))
+                }
+            }
+            try link(count, channel: { _ in channel }, encoded: { encoded[$0] })
+            return ids
+        }
+    }
+
     /// Publishes without waiting: `done` gets the ids once they are kept (at
     /// once, on this thread, without a store; later, on another thread, with one).
     public func submit(_ batch: [RoutedEvent], done: @escaping @Sendable (Result<[EventID], PublishError>) -> Void) {

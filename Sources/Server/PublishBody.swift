@@ -32,6 +32,8 @@ final class PublishBody {
     private var ids: [EventID] = []
     private var count = 0
     private var refused: Response?
+    /// Malformed records of a `?format=` upload: reported at most a line a second.
+    private var reporter: MalformedRecordReporter
     static let maxReportedIDs = 10_000
     /// With a shared store: batches sent and not yet answered, and what to do
     /// once the last one is (answer the request).
@@ -53,6 +55,7 @@ final class PublishBody {
         self.channel = channel
         self.eventType = eventType
         self.maxBody = maxBody
+        reporter = MalformedRecordReporter(name: "publish to \(channel)", logger: logger)
         let media = contentType?.split(separator: ";").first?.trimmingSpaces().lowercased() ?? ""
         if let format {
             kind = .records
@@ -76,9 +79,19 @@ final class PublishBody {
     func consume(_ bytes: UnsafeRawBufferPointer) -> Response? {
         if let refused { return refused }
         switch kind {
+        case .records where records?.format == .line && refused == nil:
+            // Bytes straight to the encoder, no String per line (RecordBatch).
+            var lines = RecordBatch()
+            var reporter = self.reporter
+            records?.feedLines(bytes, line: { lines.append($0) }, failure: { reporter.report($0) })
+            reporter.tick()
+            self.reporter = reporter
+            publish(lines)
+            return refused
         case .records:
             var batch: [Record] = []
             records?.feed(bytes) { result in collect(result, into: &batch) }
+            reporter.tick()
             publish(batch)
             return refused
         case .text, .json, .eventStream:
@@ -125,6 +138,7 @@ final class PublishBody {
         case .records:
             var batch: [Record] = []
             records?.finish { result in collect(result, into: &batch) }
+            reporter.flush()
             publish(batch)
         case .text:
             var data = buffer[...]
@@ -133,7 +147,10 @@ final class PublishBody {
                 if data.last == 0x0D { data = data.dropLast() }
             }
             guard !data.isEmpty else { return .text(400, "empty body: nothing to publish") }
-            publish([Record(event: Event(type: eventType, data: String(decoding: data, as: UTF8.self)))])
+            // The body's bytes go to the encoder as they are: no String, Record or routed array.
+            var one = RecordBatch()
+            data.withUnsafeBytes { one.append($0) }
+            publish(one)
         case .json:
             // JSON text may span lines; outside strings a line break is only
             // white space, and inside strings it cannot appear raw, so the body
@@ -170,7 +187,21 @@ final class PublishBody {
     private func collect(_ result: Result<Record, RecordError>, into batch: inout [Record]) {
         switch result {
         case .success(let record): batch.append(record)
-        case .failure(let error): logger.warning("publish to \(channel): record at line \(error.line) skipped: \(error.message)")
+        case .failure(let error): reporter.report(error)
+        }
+    }
+
+    private func publish(_ lines: RecordBatch) {
+        guard !lines.isEmpty, refused == nil else { return }
+        inFlight += 1
+        let loop = self.loop
+        let body = LoopBound(self, on: loop)
+        hub.submit(lines, type: eventType, to: channel) { result in
+            if loop.inLoopThread {
+                body.value.submitted(result)
+            } else {
+                loop.execute { body.value.submitted(result) }
+            }
         }
     }
 
