@@ -1,4 +1,5 @@
 import EventStream
+import Glibc
 import Reactor
 
 /// Turns the bytes a source reads into records and publishes all the records
@@ -101,17 +102,8 @@ struct RecordPublisher {
         if lines.isEmpty { return true }
         // Each event's chunk is its data plus ~50 bytes of framing, id and allocation header.
         HeapGrowth.prepare(bytes: lines.byteCount + lines.count * 80)
-        do {
-            try hub.publish(lines, to: channel)
-            published += lines.count
-        } catch .shuttingDown {
-            hubClosed = true
-            return false
-        } catch {
-            // The source's channel was checked when it was made, so this is a bug, not input.
-            logger.error("\(sourceName): could not publish \(lines.count) events: \(error)")
-        }
-        return true
+        let (batch, hub, channel) = (lines, self.hub, self.channel)
+        return deliver(lines.count) { () throws(PublishError) in try hub.publish(batch, to: channel) }
     }
 
     private mutating func publish(_ batch: inout [(channel: String, event: Event)]) -> Bool {
@@ -121,16 +113,42 @@ struct RecordPublisher {
         }
         if hubClosed { return false }
         if batch.isEmpty { return true }
-        do {
-            try hub.publish(routed: batch)
-            published += batch.count
-        } catch .shuttingDown {
-            hubClosed = true
-            return false
-        } catch {
-            // The parser validates channels and types, so this is a bug, not input.
-            logger.error("\(sourceName): could not publish \(batch.count) events: \(error)")
+        let (routed, hub) = (batch, self.hub)
+        return deliver(batch.count) { () throws(PublishError) in try hub.publish(routed: routed) }
+    }
+
+    /// Publishes with `attempt`; while the store is away the events are held
+    /// (the source reads nothing more meanwhile) and tried again with backoff.
+    /// False once the hub is closed.
+    private mutating func deliver(_ count: Int, _ attempt: () throws(PublishError) -> [EventID]) -> Bool {
+        var delay: UInt32 = 100_000
+        var warned = false
+        while true {
+            do {
+                _ = try attempt()
+                published += count
+                if warned { logger.info("\(sourceName): the store is back; publishing again") }
+                return true
+            } catch .shuttingDown {
+                hubClosed = true
+                return false
+            } catch .unavailable(let reason) {
+                if hub.isClosed {
+                    hubClosed = true
+                    return false
+                }
+                if !warned {
+                    logger.warning("\(sourceName): holding \(count) events until the store is back (\(reason))")
+                    warned = true
+                }
+                usleep(delay)
+                delay = min(delay * 2, 2_000_000)
+            } catch {
+                // Channels and types were checked when the source was made or
+                // the record parsed; a budget (--max-channels) can still refuse.
+                logger.error("\(sourceName): could not publish \(count) events: \(error)")
+                return true
+            }
         }
-        return true
     }
 }
