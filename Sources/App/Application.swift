@@ -27,7 +27,10 @@ public final class Application: @unchecked Sendable {
         if let text = options.server.redisURL {
             do {
                 let url = try RedisURL(parsing: text)
-                store = try RedisStore(configuration: RedisStore.Configuration(url: url), loop: try EventLoop(index: 64))
+                var configuration = RedisStore.Configuration(url: url)
+                // Redis keeps per channel what a node's ring does: `--buffer` events.
+                configuration.log.channelMaxLength = options.server.bufferSize
+                store = try RedisStore(configuration: configuration, loop: try EventLoop(index: 64))
             } catch let error as RedisURLError {
                 storeFailure = error.description
             } catch {
