@@ -20,8 +20,8 @@ let package = Package(
         .target(name: "HTTP"),
         // The SSE model: events, ids, wire encoding, channel logs, the hub, record parsers.
         .target(name: "EventStream", dependencies: ["Reactor"]),
-        // Event sources: ticker, tail, stdin, exec.
-        .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim"]),
+        // Event sources: ticker, tail, stdin, exec, the sse: relay.
+        .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim", "HTTP", "OutboundHTTP"]),
         // The server: connections, routing, handlers, static files, metrics, options.
         .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Auth", "CShim"]),
         // Command line → configuration, server and sources wired together; used by main and the tests.
@@ -34,6 +34,8 @@ let package = Package(
         // The event-stream client behind sse-cat: options, URL, the read-print-reconnect loop.
         .target(name: "StreamClient", dependencies: ["HTTP", "EventStream"]),
         .executableTarget(name: "sse-cat", dependencies: ["StreamClient"]),
+        // The outbound HTTP/1.1 client on our event loops (auth callback, webhooks, the sse: relay).
+        .target(name: "OutboundHTTP", dependencies: ["Reactor", "HTTP", "CShim"]),
         // Redis client: the RESP2 reply reader and command writer (pure), URLs, the pipelined client on our loop.
         .target(name: "RESP", dependencies: ["Reactor"]),
         // The Redis side of the event store: the FUNCTION library, the log, channel history.
@@ -43,13 +45,14 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
-        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
+        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App", "OutboundHTTP", "HTTP"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestKit", "Reactor"]),
         .testTarget(name: "RedisBackendTests", dependencies: ["RedisBackend", "RESP", "EventStream", "TestKit", "Reactor"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor", "Auth", "TestKit"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
         .testTarget(name: "StreamClientTests", dependencies: ["StreamClient", "EventStream"]),
+        .testTarget(name: "OutboundHTTPTests", dependencies: ["OutboundHTTP", "HTTP", "Reactor"]),
         // libFuzzer targets (Tests/Fuzz/run.sh); built normally they replay the corpus files given as arguments.
         .target(name: "FuzzSupport"),
         .executableTarget(name: "FuzzHTTP", dependencies: ["HTTP", "FuzzSupport"]),
@@ -59,5 +62,6 @@ let package = Package(
         .executableTarget(name: "FuzzResponse", dependencies: ["HTTP", "FuzzSupport"]),
         .executableTarget(name: "FuzzEventStream", dependencies: ["EventStream", "FuzzSupport"]),
         .executableTarget(name: "FuzzRESP", dependencies: ["RESP", "FuzzSupport"]),
+        .executableTarget(name: "FuzzOutbound", dependencies: ["OutboundHTTP", "HTTP", "FuzzSupport"]),
     ]
 )

@@ -168,6 +168,8 @@ public struct CommandLineOptions: Sendable {
               stdin[@CHANNEL]           standard input, one event per record (--format) [stdin]
               tail:PATH[@CHANNEL]       follow a file like tail -F                       [file's base name]
               exec:COMMAND[@CHANNEL]    run /bin/sh -c COMMAND, one event per record     [exec]
+              sse:URL[@CHANNEL]         relay an upstream event stream (http://); type
+                                        and data kept, local ids    [URL's last path segment]
               With no SOURCE: stdin when it is a pipe, FIFO or file, otherwise ticker.
 
             """

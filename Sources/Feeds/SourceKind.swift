@@ -35,6 +35,7 @@ public struct SourceKind: Sendable {
         StdinSource.kind,
         TailSource.kind,
         ExecSource.kind,
+        RelaySource.kind,
     ]
 
     public static func named(_ name: String) -> SourceKind? {

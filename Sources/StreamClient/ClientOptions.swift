@@ -1,3 +1,5 @@
+import HTTP
+
 /// What `sse-cat`'s command line asks for.
 public struct ClientOptions: Equatable, Sendable {
     /// An extra request header from `-H 'NAME: VALUE'`.
@@ -124,7 +126,13 @@ public struct ClientOptions: Equatable, Sendable {
             }
         }
         guard let url else { throw UsageError("no URL given") }
-        var options = ClientOptions(url: try ClientURL.parse(url))
+        let parsed: ClientURL
+        do {
+            parsed = try ClientURL.parse(url)
+        } catch {
+            throw UsageError(error.message)
+        }
+        var options = ClientOptions(url: parsed)
         options.format = format
         options.lastEventID = lastEventID
         options.count = count

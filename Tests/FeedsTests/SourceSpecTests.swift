@@ -60,7 +60,7 @@ struct SourceSpecTests {
 
     @Test("every kind is in the registry once, with usage")
     func registry() {
-        #expect(SourceKind.all.map(\.name) == ["ticker", "stdin", "tail", "exec"])
+        #expect(SourceKind.all.map(\.name) == ["ticker", "stdin", "tail", "exec", "sse"])
         #expect(SourceKind.all.allSatisfy { $0.usage.hasPrefix($0.name) && !$0.summary.isEmpty })
     }
 
