@@ -33,6 +33,8 @@ let package = Package(
         // Access control as pure logic: SHA-256/HMAC, base64, JWT (HS256), channel globs,
         // credentials, the auth callback's answer, the decision cache, webhook signatures.
         .target(name: "Auth", swiftSettings: fast),
+        // Presence (who is connected, join/leave with a grace) and the webhook sender.
+        .target(name: "Presence", dependencies: ["EventStream", "Auth", "HTTP", "Reactor"], swiftSettings: fast),
         .executableTarget(name: "sse-serve", dependencies: ["App"]),
         .executableTarget(name: "sse-bench", dependencies: ["Reactor", "HTTP", "CShim"]),
         // The event-stream client behind sse-cat: options, URL, the read-print-reconnect loop.
@@ -43,6 +45,7 @@ let package = Package(
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
+        .testTarget(name: "PresenceTests", dependencies: ["Presence", "EventStream", "Auth", "Reactor"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
         .testTarget(name: "StreamClientTests", dependencies: ["StreamClient", "EventStream"]),
