@@ -33,6 +33,7 @@ public final class Application: @unchecked Sendable {
             throw ApplicationError(message: error.description, exitCode: 2)
         }
         if let failure = server.accessLogFailure { throw ApplicationError(message: failure, exitCode: 2) }
+        if let failure = server.accessPolicyFailure { throw ApplicationError(message: failure, exitCode: 2) }
         do {
             try server.start()
         } catch {

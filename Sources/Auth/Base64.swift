@@ -9,6 +9,7 @@ public enum Base64 {
     /// The bytes `text` encodes, padded or not; nil when it is not base64
     /// (a character outside the alphabet, white space, bad padding or length).
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        Base64Alphabet.standard.decode(text.utf8)
+        var text = String(text)
+        return text.withUTF8 { Base64Alphabet.standard.decode($0) }
     }
 }

@@ -15,8 +15,14 @@ struct Base64Alphabet: Sendable {
         self.values = values
     }
 
+    /// `input` encoded; takes any collection but works on contiguous bytes,
+    /// so a caller in another module does not run an unspecialized loop.
     func encode(_ input: some Collection<UInt8>, padded: Bool) -> String {
-        let bytes = Array(input)
+        if let text = input.withContiguousStorageIfAvailable({ encode(bytes: $0, padded: padded) }) { return text }
+        return Array(input).withUnsafeBufferPointer { encode(bytes: $0, padded: padded) }
+    }
+
+    private func encode(bytes: UnsafeBufferPointer<UInt8>, padded: Bool) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -50,8 +56,7 @@ struct Base64Alphabet: Sendable {
     /// byte outside the alphabet (white space included), padding that is
     /// misplaced or of the wrong length, a length no encoding has, or unused
     /// low bits that are not zero (so each byte string has one encoding only).
-    func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
-        let input = Array(text)
+    func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var end = input.count
         var pads = 0
         while end > 0, input[end - 1] == 0x3D, pads < 2 {

@@ -10,7 +10,12 @@ public enum Base64URL {
     /// only); nil when it is not base64url (a `+`, `/`, space or other byte
     /// outside the alphabet, bad padding or length).
     public static func decode(_ text: some StringProtocol, allowPadding: Bool = true) -> [UInt8]? {
-        if !allowPadding && text.utf8.contains(UInt8(ascii: "=")) { return nil }
-        return Base64Alphabet.url.decode(text.utf8)
+        var text = String(text)
+        return text.withUTF8 { decode($0, allowPadding: allowPadding) }
+    }
+
+    static func decode(_ text: UnsafeBufferPointer<UInt8>, allowPadding: Bool) -> [UInt8]? {
+        if !allowPadding && text.contains(UInt8(ascii: "=")) { return nil }
+        return Base64Alphabet.url.decode(text)
     }
 }

@@ -18,6 +18,15 @@ public enum ChannelAccess {
         return channels.filter { protected.matches(governingChannel($0)) && seen.insert($0).inserted }
     }
 
+    /// The channels to name in the auth callback's `SSE-Channels` for these
+    /// (protected) channels: each one's governing channel, without repeats,
+    /// so `presence/X` is asked as `X`, and an app answering
+    /// `SSE-Channels: X` does not name a channel that was not asked.
+    public static func governingChannels(_ channels: [String]) -> [String] {
+        var seen = Set<String>()
+        return channels.map(governingChannel).filter { seen.insert($0).inserted }
+    }
+
     /// The first channel that is protected and not `allowed` (the one a `403`
     /// names), or nil when the request may open. `allowed` is asked about the
     /// governing channel.

@@ -61,6 +61,7 @@ struct JSONReader {
         try enter()
         i += 1
         var members: [JSONValue.Member] = []
+        // Objects are small: names are compared in a list, a set only past a dozen.
         var names: Set<String> = []
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
@@ -73,7 +74,14 @@ struct JSONReader {
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw JSONError("expected a member name", at: i) }
             let nameOffset = i
             let name = try string()
-            guard names.insert(name).inserted else { throw JSONError("duplicate member \"\(name)\"", at: nameOffset) }
+            let duplicate: Bool
+            if members.count < 12 {
+                duplicate = members.contains { $0.name == name }
+            } else {
+                if names.isEmpty { names = Set(members.map(\.name)) }
+                duplicate = !names.insert(name).inserted
+            }
+            if duplicate { throw JSONError("duplicate member \"\(name)\"", at: nameOffset) }
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw JSONError("expected ':'", at: i) }
             i += 1
@@ -225,7 +233,12 @@ struct JSONReader {
     }
 
     private func utf8(_ raw: ArraySlice<UInt8>, at offset: Int) throws(JSONError) -> String {
-        guard let s = String(validating: raw, as: UTF8.self) else { throw JSONError("string is not UTF-8", at: offset) }
-        return s
+        let text: String? = raw.withUnsafeBufferPointer { buffer in
+            // Most names and values are ASCII, which needs no validating.
+            if !buffer.contains(where: { $0 >= 0x80 }) { return String(decoding: buffer, as: UTF8.self) }
+            return String(validating: buffer, as: UTF8.self)
+        }
+        guard let text else { throw JSONError("string is not UTF-8", at: offset) }
+        return text
     }
 }

@@ -38,7 +38,7 @@ public enum JSONValue: Equatable, Sendable {
 
     /// Reads `text` as one JSON text (see `parse(_:maxDepth:)` for bytes).
     public static func parse(_ text: String, maxDepth: Int = 32) -> Result<JSONValue, JSONError> {
-        parse(text.utf8, maxDepth: maxDepth)
+        parse(Array(text.utf8), maxDepth: maxDepth)
     }
 
     /// The value of member `name` when this is an object that has one.

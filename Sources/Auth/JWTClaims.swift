@@ -4,7 +4,8 @@
 public struct JWTClaims: Equatable, Sendable {
     /// `sub`: the user.
     public var sub: String?
-    /// `exp`, Unix seconds (a fractional one rounded down): valid while now < exp.
+    /// `exp`, Unix seconds (a fractional one rounded down, at most
+    /// `JWTVerifier.latestSeconds`): valid while now < exp.
     public var exp: Int64
     /// `nbf`, Unix seconds (a fractional one rounded up): valid from then on.
     public var nbf: Int64?

@@ -23,15 +23,28 @@ public struct JWTVerifier: Sendable {
 
     /// The claims of `token` when it is a valid HS256 JWT at `nowSeconds`.
     public func verify(_ token: String, nowSeconds: Int64) -> Result<JWTClaims, JWTError> {
-        let bytes = Array(token.utf8)
-        guard bytes.count <= Self.maxTokenBytes else { return .failure(.tooLarge) }
-        let dots = bytes.indices.filter { bytes[$0] == UInt8(ascii: ".") }
-        guard dots.count == 2 else { return .failure(.notJWT("not three dot-separated parts")) }
-        let headerPart = bytes[..<dots[0]]
-        let payloadPart = bytes[(dots[0] + 1)..<dots[1]]
-        let signaturePart = bytes[(dots[1] + 1)...]
+        var token = token
+        return token.withUTF8 { verify(bytes: $0, nowSeconds: nowSeconds) }
+    }
 
-        guard let headerBytes = Base64URL.decode(String(decoding: headerPart, as: UTF8.self), allowPadding: false) else {
+    private func verify(bytes: UnsafeBufferPointer<UInt8>, nowSeconds: Int64) -> Result<JWTClaims, JWTError> {
+        guard bytes.count <= Self.maxTokenBytes else { return .failure(.tooLarge) }
+        var dots: (Int, Int) = (-1, -1)
+        for i in 0..<bytes.count where bytes[i] == UInt8(ascii: ".") {
+            if dots.0 < 0 {
+                dots.0 = i
+            } else if dots.1 < 0 {
+                dots.1 = i
+            } else {
+                return .failure(.notJWT("not three dot-separated parts"))
+            }
+        }
+        guard dots.1 >= 0 else { return .failure(.notJWT("not three dot-separated parts")) }
+        let headerPart = UnsafeBufferPointer(rebasing: bytes[..<dots.0])
+        let payloadPart = UnsafeBufferPointer(rebasing: bytes[(dots.0 + 1)..<dots.1])
+        let signaturePart = UnsafeBufferPointer(rebasing: bytes[(dots.1 + 1)...])
+
+        guard let headerBytes = Base64URL.decode(headerPart, allowPadding: false) else {
             return .failure(.notJWT("header is not base64url"))
         }
         guard case .success(let header) = JSONValue.parse(headerBytes), header.isObject else {
@@ -45,13 +58,13 @@ public struct JWTVerifier: Sendable {
         // RFC 7515 §4.1.11: extensions named critical must be understood; we know none.
         if header["crit"] != nil { return .failure(.malformed("header names crit extensions")) }
 
-        guard let signature = Base64URL.decode(String(decoding: signaturePart, as: UTF8.self), allowPadding: false), signature.count == 32 else {
+        guard let signature = Base64URL.decode(signaturePart, allowPadding: false), signature.count == 32 else {
             return .failure(.badSignature)
         }
-        let expected = hmac.authenticate(bytes[..<dots[1]])
+        let expected = hmac.authenticate(UnsafeBufferPointer(rebasing: bytes[..<dots.1]))
         guard hasKey, ConstantTime.equals(signature, expected) else { return .failure(.badSignature) }
 
-        guard let payloadBytes = Base64URL.decode(String(decoding: payloadPart, as: UTF8.self), allowPadding: false) else {
+        guard let payloadBytes = Base64URL.decode(payloadPart, allowPadding: false) else {
             return .failure(.malformed("payload is not base64url"))
         }
         let payload: JSONValue
@@ -115,10 +128,14 @@ public struct JWTVerifier: Sendable {
         }
     }
 
-    /// A whole number of seconds as Int64, clamped (1e300 is "never").
+    /// The end of year 9999: later times are clamped to it, so `exp * 1000`
+    /// (milliseconds) cannot overflow for a caller.
+    public static let latestSeconds: Int64 = 253_402_300_799
+
+    /// A whole number of seconds as Int64, clamped to ±`latestSeconds` (1e300 is "never").
     private static func seconds(_ value: Double) -> Int64 {
-        if value >= 9.2e18 { return .max }
-        if value <= -9.2e18 { return .min }
+        if value >= Double(latestSeconds) { return latestSeconds }
+        if value <= -Double(latestSeconds) { return -latestSeconds }
         return Int64(value)
     }
 }

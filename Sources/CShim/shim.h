@@ -1,12 +1,7 @@
 // The Linux and zlib declarations that Swift's Glibc module does not export.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/timerfd.h>
 #include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/uio.h>
-#include <sys/resource.h>
-#include <netinet/tcp.h>
 #include <zlib.h>
 
 // zlib's deflateInit2 and inflateInit2 are macros, which Swift cannot call.

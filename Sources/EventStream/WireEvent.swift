@@ -13,7 +13,11 @@ public struct WireEventLayout: Sendable {
 /// The bytes are one HTTP/1.1 chunk: `SIZE\r\n` + the event-stream block + `\r\n`,
 /// so a chunked stream writes them as they are and an HTTP/1.0 stream (or a gzip
 /// encoder) takes only the block in `body`. Header and bytes are one allocation.
-public final class WireEvent: ManagedBuffer<WireEventLayout, UInt8>, @unchecked Sendable {
+///
+/// Not `Sendable`: `ManagedBuffer` makes that unavailable to every subclass.
+/// An event is immutable once made, and crosses threads only inside the logs
+/// and windows that hold it, which are guarded by the hub's lock or owned by one loop.
+public final class WireEvent: ManagedBuffer<WireEventLayout, UInt8> {
     static func make(
         id: EventID, type: String, capacity: Int,
         fill: (UnsafeMutableRawBufferPointer) -> (bodyOffset: Int, bodyCount: Int, total: Int)

@@ -7,7 +7,7 @@ import Reactor
 /// Its own group lets the source signal the shell and everything it started
 /// in one `kill(-pgid)`. The signal mask is cleared and common signals reset
 /// to their defaults in the child, since the server blocks SIGTERM/SIGINT for
-/// its signalfd and ignores SIGPIPE, and a child would inherit both.
+/// `sigwait` and ignores SIGPIPE, and a child would inherit both.
 final class ChildProcess {
     let pid: pid_t
     /// Read ends (non-blocking); -1 once closed.

@@ -70,7 +70,7 @@ public final class EventLoop: @unchecked Sendable {
         close(wakeFd)
     }
 
-    // MARK: - registration (on the loop's thread)
+    // MARK: - registration (on the loop's thread, or any thread before `run`)
 
     public func add(_ fd: Int32, events: UInt32, handler: EventHandler) throws(SystemError) {
         if Int(fd) >= handlers.count {

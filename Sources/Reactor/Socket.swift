@@ -129,7 +129,7 @@ public enum Socket {
 
     public static func close(_ fd: Int32) { Glibc.close(fd) }
 
-    /// Stops receiving and sending; the peer reads end-of-file once it has everything.
+    /// Stops sending (reading goes on); the peer reads end-of-file once it has everything.
     public static func shutdownWrite(_ fd: Int32) { Glibc.shutdown(fd, Int32(SHUT_WR)) }
 
     /// The peer's address as text (`127.0.0.1`, `::1`), or `-` when unknown.

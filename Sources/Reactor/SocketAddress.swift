@@ -1,3 +1,4 @@
+import CShim
 import Glibc
 
 /// Where an outbound connection goes: a resolved IPv4/IPv6 address and port,

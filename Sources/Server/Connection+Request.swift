@@ -138,9 +138,9 @@ extension Connection {
         case .health:
             respond(.text(200, "ok"))
         case .metrics:
-            respond(Response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Array(MetricsReport.render(server).utf8)))
+            respond(Response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Array(MetricsReport.render(server, showsAll: seesPrivateNames(head)).utf8)))
         case .channels:
-            respond(.json(200, MetricsReport.channelsJSON(server.hub)))
+            respond(.json(200, MetricsReport.channelsJSON(server, showsAll: seesPrivateNames(head))))
         case .file(let path):
             if let files = server.staticFiles {
                 respond(files.response(for: path, head: head))
@@ -181,6 +181,13 @@ extension Connection {
                 headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
                 body: EventEncoder.retry(milliseconds: retry) + notice),
             closing: true)
+    }
+
+    /// Protected channel names are shown only to holders of the publish token.
+    private func seesPrivateNames(_ head: RequestHead) -> Bool {
+        guard server.accessPolicy != nil else { return true }
+        guard let token = server.configuration.publishToken, !token.isEmpty else { return false }
+        return server.isAuthorized(head)
     }
 
     static func hasBody(_ head: RequestHead) -> Bool {

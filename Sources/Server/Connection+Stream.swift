@@ -60,7 +60,34 @@ extension Connection {
             appendStreamBytes(EventEncoder.block(type: "sse-gap", data: gap))
         }
         if server.isStopping { state.finishing = true }
+        if let expires = identity.expiresAtMillis {
+            let now = Clock.wallMillis()
+            let delay = expires > now ? (expires - now) * 1_000_000 : 0
+            state.expiryTimer = context.loop.schedule(after: delay) { [weak self, weak state] in
+                guard let self, let state, self.stream === state else { return }
+                self.endForReauthorization(state)
+            }
+        }
         context.markPending(self)
+    }
+
+    /// The stream's authorization ran out: one `sse-reauth` event (no id, so
+    /// the client's Last-Event-ID stays), then the end; the client reconnects
+    /// and is asked again, losing nothing.
+    private func endForReauthorization(_ stream: StreamState) {
+        stream.expiryTimer = nil
+        guard !stream.finishing else { return }
+        if stream.partial == 0 {
+            appendStreamBytes(EventEncoder.block(type: "sse-reauth", data: "{\"reason\":\"expired\"}"))
+            stream.finishing = true
+            context.markPending(self)
+        } else {
+            // Half an event is on the wire: end after it, at the next pass.
+            context.loop.schedule(after: 10_000_000) { [weak self, weak stream] in
+                guard let self, let stream, self.stream === stream else { return }
+                self.endForReauthorization(stream)
+            }
+        }
     }
 
     /// Bytes that are this stream's own (retry, notices, heartbeats), framed and

@@ -258,6 +258,8 @@ final class Connection: EventHandler {
         context.loop.remove(fd)
         if let stream {
             accessStreamEnded(reason)
+            if let timer = stream.expiryTimer { context.loop.cancel(timer) }
+            if let timer = stream.poll?.timer { context.loop.cancel(timer) }
             stream.detach(self)
             self.stream = nil
             server.metrics.subscribers.subtract(1, ordering: .relaxed)

@@ -21,6 +21,14 @@ final class LoopContext: EventHandler, @unchecked Sendable {
     /// freed to accept and refuse a connection instead of spinning on EMFILE.
     private var reserveFD: Int32 = -1
     private var lastDescriptorWarning: UInt64 = 0
+    /// How the listener accepts; a test swaps in one that fails as a process
+    /// out of descriptors would.
+    var acceptConnection: (Int32) -> IOResult = Socket.accept
+    /// The listener is off epoll until a timer puts it back: accepting failed
+    /// for lack of descriptors and the reserve could not make room.
+    private(set) var acceptPaused = false
+    /// The current pause in nanoseconds (doubling up to a second); 0 once an accept succeeds.
+    private var acceptBackoff: UInt64 = 0
     /// Scratch space for writev: one vector per event in a write.
     let vectors: UnsafeMutablePointer<iovec>
     static let maxVectors = 512
@@ -57,20 +65,25 @@ final class LoopContext: EventHandler, @unchecked Sendable {
 
     func listen(on fd: Int32) throws(SystemError) {
         listenerFD = fd
+        try watchListener()
+    }
+
+    private func watchListener() throws(SystemError) {
         // EPOLLEXCLUSIVE: one loop is woken per new connection, not all of them.
-        try loop.add(fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, handler: self)
+        try loop.add(listenerFD, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, handler: self)
     }
 
     /// The listener is readable: accept what is waiting (a bounded batch, to stay fair).
     func handleEvents(_ events: UInt32) {
         for _ in 0..<64 {
-            switch Socket.accept(listenerFD) {
+            switch acceptConnection(listenerFD) {
             case .processed(let fd):
+                acceptBackoff = 0
                 adopt(Int32(fd))
             case .wouldBlock, .endOfFile:
                 return
             case .failed(let error) where error == EMFILE || error == ENFILE:
-                refuseForLackOfDescriptors()
+                if !refuseForLackOfDescriptors() { pauseAccepting() }
                 return
             case .failed(let error):
                 server.logger.warning("accept: \(SystemError("accept", errno: error).description)")
@@ -96,21 +109,61 @@ final class LoopContext: EventHandler, @unchecked Sendable {
         }
     }
 
-    private func refuseForLackOfDescriptors() {
+    /// Frees the reserve descriptor to accept one waiting connection and answer
+    /// it 503. False when that made no room (no reserve to free, or accept
+    /// still failed): the listener stays readable, so it must be paused.
+    private func refuseForLackOfDescriptors() -> Bool {
         let now = loop.now
         if now - lastDescriptorWarning > 5_000_000_000 {
             lastDescriptorWarning = now
             server.logger.warning("out of file descriptors: refusing connections with 503 (raise the open-file limit or lower --max-clients)")
         }
-        guard reserveFD >= 0 else { return }
+        guard reserveFD >= 0 else {
+            // Lost at an earlier refusal (another thread took the freed slot): try again.
+            reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            return false
+        }
         close(reserveFD)
-        if case .processed(let fd) = Socket.accept(listenerFD) {
+        let made: Bool
+        switch acceptConnection(listenerFD) {
+        case .processed(let fd):
             let answer = Array("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
             _ = answer.withUnsafeBytes { Socket.write(Int32(fd), $0) }
             Socket.close(Int32(fd))
             server.metrics.rejectedConnections.add(1, ordering: .relaxed)
+            made = true
+        case .wouldBlock, .endOfFile:
+            made = true  // another loop took it: nothing is waiting
+        case .failed:
+            made = false
         }
         reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        return made && reserveFD >= 0
+    }
+
+    /// Takes the listener off epoll for a while rather than being woken for it
+    /// again at once (level-triggered, it stays readable while the process is
+    /// out of descriptors): 100 ms, doubling up to 1 s while it keeps failing.
+    /// Connections wait in the kernel's backlog meanwhile.
+    private func pauseAccepting() {
+        guard !acceptPaused, listenerFD >= 0 else { return }
+        loop.remove(listenerFD)
+        acceptPaused = true
+        acceptBackoff = acceptBackoff == 0 ? 100_000_000 : min(acceptBackoff * 2, 1_000_000_000)
+        loop.schedule(after: acceptBackoff) { [weak self] in self?.resumeAccepting() }
+    }
+
+    private func resumeAccepting() {
+        guard acceptPaused else { return }
+        acceptPaused = false
+        // Stopped meanwhile: the listener is no longer this loop's to watch.
+        guard listenerFD >= 0 else { return }
+        do {
+            try watchListener()
+        } catch {
+            server.logger.warning("\(error)")
+            pauseAccepting()
+        }
     }
 
     // MARK: - connections
@@ -136,7 +189,7 @@ final class LoopContext: EventHandler, @unchecked Sendable {
         return list.connections.count - 1
     }
 
-    /// Takes `connection` off `window`'s list; returns the connection that moved into its slot.
+    /// Takes `connection` off `window`'s list; the last subscriber moves into its slot.
     func unsubscribe(_ connection: Connection, window: ChannelWindow, slot: Int) {
         let key = ObjectIdentifier(window)
         guard let list = subscribers[key], slot < list.connections.count, list.connections[slot] === connection else { return }

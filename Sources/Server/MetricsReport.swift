@@ -3,9 +3,13 @@ import EventStream
 
 /// The text of `/metrics` (Prometheus exposition format) and `/channels` (JSON).
 enum MetricsReport {
-    static func render(_ server: ServerContext) -> String {
+    /// `showsAll`: the request carries the publish token, so protected
+    /// channels are named too; otherwise their per-channel samples are left
+    /// out (the totals still count them).
+    static func render(_ server: ServerContext, showsAll: Bool = true) -> String {
         let metrics = server.metrics
-        let channels = server.hub.channelInfos()
+        let all = server.hub.channelInfos()
+        let channels = visible(all, server, showsAll)
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -18,7 +22,7 @@ enum MetricsReport {
             out += "sse_subscribers{channel=\"\(label(channel.name))\"} \(channel.subscribers)\n"
         }
         family("sse_events_published_total", "counter", "Events published, per channel and in all.")
-        out += "sse_events_published_total \(channels.reduce(UInt64(0)) { $0 + $1.published })\n"
+        out += "sse_events_published_total \(all.reduce(UInt64(0)) { $0 + $1.published })\n"
         for channel in channels {
             out += "sse_events_published_total{channel=\"\(label(channel.name))\"} \(channel.published)\n"
         }
@@ -34,6 +38,15 @@ enum MetricsReport {
         for channel in channels {
             out += "sse_channel_buffered_events{channel=\"\(label(channel.name))\"} \(channel.buffered)\n"
         }
+        family("sse_channels", "gauge", "Channels that exist (at most --max-channels).")
+        out += "sse_channels \(all.count)\n"
+        family("sse_buffered_bytes", "gauge", "Bytes of events held for replay in all channels (at most --max-memory).")
+        out += "sse_buffered_bytes \(server.hub.bufferedBytes)\n"
+        family("sse_events_evicted_total", "counter", "Events forgotten early to stay within --max-memory (largest channels first).")
+        out += "sse_events_evicted_total \(server.hub.evictedEvents)\n"
+        family("sse_backend_up", "gauge", "1 while the event store can be reached (always 1 in memory).")
+        out += "sse_backend_up \(server.hub.store?.unavailableReason == nil ? 1 : 0)\n"
+        if server.accessPolicy != nil { out += metrics.auth.render() }
         return out
     }
 
@@ -42,8 +55,14 @@ enum MetricsReport {
         text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 
-    static func channelsJSON(_ hub: Hub) -> String {
-        let items = hub.channelInfos().map { channel in
+    /// The channels a request may see named: all, or only unprotected ones.
+    static func visible(_ channels: [ChannelInfo], _ server: ServerContext, _ showsAll: Bool) -> [ChannelInfo] {
+        guard !showsAll, let policy = server.accessPolicy else { return channels }
+        return channels.filter { !policy.isProtected($0.name) }
+    }
+
+    static func channelsJSON(_ server: ServerContext, showsAll: Bool = true) -> String {
+        let items = visible(server.hub.channelInfos(), server, showsAll).map { channel in
             let last = channel.lastID.map { "\"\($0)\"" } ?? "null"
             return "{\"name\":\"\(channel.name)\",\"subscribers\":\(channel.subscribers),\"buffered\":\(channel.buffered),\"lastId\":\(last)}"
         }

@@ -13,7 +13,8 @@ final class PublishBody {
         case text
         case json
         case eventStream
-        case records(RecordParser)
+        /// Parsed by `records` as the bytes come.
+        case records
     }
 
     let hub: Hub
@@ -22,6 +23,10 @@ final class PublishBody {
     let eventType: String
     let maxBody: Int
     private var kind: Kind
+    /// The streaming parser, kept out of `kind` so that it is mutated in place:
+    /// copied out of an enum payload its pending bytes would be shared, and
+    /// copied again on every feed (quadratic for a body sent in tiny chunks).
+    private var records: RecordParser?
     private var buffer: [UInt8] = []
     /// Ids handed out so far; a long streaming upload keeps only the newest.
     private var ids: [EventID] = []
@@ -37,7 +42,8 @@ final class PublishBody {
         self.maxBody = maxBody
         let media = contentType?.split(separator: ";").first?.trimmingSpaces().lowercased() ?? ""
         if let format {
-            kind = .records(RecordParser(format: format, maxRecordBytes: maxBody))
+            kind = .records
+            records = RecordParser(format: format, maxRecordBytes: maxBody)
         } else if media == "application/json" {
             kind = .json
         } else if media == "text/event-stream" {
@@ -57,10 +63,9 @@ final class PublishBody {
     func consume(_ bytes: UnsafeRawBufferPointer) -> Response? {
         if let refused { return refused }
         switch kind {
-        case .records(var parser):
+        case .records:
             var batch: [Record] = []
-            parser.feed(bytes) { result in collect(result, into: &batch) }
-            kind = .records(parser)
+            records?.feed(bytes) { result in collect(result, into: &batch) }
             publish(batch)
             return refused
         case .text, .json, .eventStream:
@@ -78,9 +83,9 @@ final class PublishBody {
     func finish() -> Response {
         if let refused { return refused }
         switch kind {
-        case .records(var parser):
+        case .records:
             var batch: [Record] = []
-            parser.finish { result in collect(result, into: &batch) }
+            records?.finish { result in collect(result, into: &batch) }
             publish(batch)
         case .text:
             var data = buffer[...]

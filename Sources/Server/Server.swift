@@ -10,13 +10,15 @@ public final class Server: @unchecked Sendable {
     public let hub: Hub
     let context: ServerContext
     private let logger: Logger
-    private var loops: [LoopContext] = []
+    private(set) var loops: [LoopContext] = []
     private var listenerFD: Int32 = -1
     private let exited = DispatchSemaphore(value: 0)
     private let drained = DispatchSemaphore(value: 0)
     private let drainStarted = Atomic<Bool>(false)
     /// Why `--access-log` could not be opened; `start` refuses to run then.
     public private(set) var accessLogFailure: String?
+    /// Why the access-control options cannot work (a bad `--protect` glob); nil when fine.
+    public private(set) var accessPolicyFailure: String?
     /// The port actually bound (the real one when configured with 0).
     public private(set) var port = 0
 
@@ -47,7 +49,14 @@ public final class Server: @unchecked Sendable {
                 accessLogFailure = "--access-log: \(error)"
             }
         }
-        context = ServerContext(configuration: configuration, hub: hub, logger: logger, staticFiles: files, accessLog: accessLog)
+        var policy: AccessPolicy? = nil
+        do {
+            policy = try AccessPolicy(configuration: configuration)
+        } catch {
+            accessPolicyFailure = error.description
+        }
+        context = ServerContext(
+            configuration: configuration, hub: hub, logger: logger, staticFiles: files, accessLog: accessLog, accessPolicy: policy)
     }
 
     /// `http://HOST:PORT` as a client would type it.
@@ -59,6 +68,7 @@ public final class Server: @unchecked Sendable {
     /// Binds the socket and starts the loops; returns once it accepts connections.
     public func start() throws(SystemError) {
         if accessLogFailure != nil { throw SystemError("access log", errno: EACCES, detail: accessLogFailure) }
+        if accessPolicyFailure != nil { throw SystemError("access control", errno: EINVAL, detail: accessPolicyFailure) }
         let (fd, boundPort) = try Socket.listen(host: configuration.host, port: configuration.port)
         listenerFD = fd
         port = boundPort

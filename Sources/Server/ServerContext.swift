@@ -15,8 +15,18 @@ final class ServerContext: Sendable {
     let accessLog: AccessLog?
     let retryBytes: [UInt8]
     let stopping = Atomic<Bool>(false)
+    /// Access control; nil when every channel is public and publishing open
+    /// (the publish token alone needs no policy).
+    let accessPolicy: AccessPolicy?
+    /// Makes each loop's client for the auth callback.
+    let makeAuthCaller: (@Sendable (EventLoop) -> AuthCaller?)?
 
-    init(configuration: ServerConfiguration, hub: Hub, logger: Logger, staticFiles: StaticFiles?, accessLog: AccessLog? = nil) {
+    init(
+        configuration: ServerConfiguration, hub: Hub, logger: Logger, staticFiles: StaticFiles?, accessLog: AccessLog? = nil,
+        accessPolicy: AccessPolicy? = nil, makeAuthCaller: (@Sendable (EventLoop) -> AuthCaller?)? = nil
+    ) {
+        self.accessPolicy = accessPolicy
+        self.makeAuthCaller = makeAuthCaller
         self.configuration = configuration
         self.hub = hub
         self.logger = logger
@@ -30,7 +40,11 @@ final class ServerContext: Sendable {
 
     /// The responder chain of one loop, in order.
     func makeSteps(for loop: LoopContext) -> [RequestStep] {
-        [PublishTokenStep(server: self)]
+        var steps: [RequestStep] = [PublishTokenStep(server: self, policy: accessPolicy)]
+        if let accessPolicy {
+            steps.append(AuthorizationStep(server: self, policy: accessPolicy, loop: loop.loop, caller: makeAuthCaller?(loop.loop)))
+        }
+        return steps
     }
 
     /// CORS headers for a request from `origin`, when `--cors` allows it.

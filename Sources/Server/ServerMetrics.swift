@@ -6,6 +6,7 @@ final class ServerMetrics: Sendable {
     let subscribers = Atomic<Int>(0)
     let droppedSubscribers = Atomic<UInt64>(0)
     let rejectedConnections = Atomic<UInt64>(0)
+    let auth = AuthMetrics()
     /// Events delivered, one counter per loop so loops do not contend on the
     /// delivery path; each loop adds its count once per pass.
     let delivered: [Counter]

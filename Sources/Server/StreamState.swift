@@ -26,6 +26,8 @@ final class StreamState {
     var eventTypes: Set<String>?
     /// Set for a long poll (`?poll=`), which answers once instead of streaming.
     var poll: PollState?
+    /// Ends the stream with `sse-reauth` when its authorization runs out.
+    var expiryTimer: TimerHandle?
 
     init(windows: [ChannelWindow], cursors: [UInt64], chunked: Bool, gzip: GzipEncoder?, now: UInt64) {
         self.windows = windows

@@ -19,5 +19,6 @@ final class ChannelAccessTests: XCTestCase {
         XCTAssertEqual(
             ChannelAccess.protectedChannels(["news", "room/1", "presence/room/2", "room/1"], protected: protected),
             ["room/1", "presence/room/2"])
+        XCTAssertEqual(ChannelAccess.governingChannels(["room/1", "presence/room/2", "presence/room/1", "room/2"]), ["room/1", "room/2"])
     }
 }

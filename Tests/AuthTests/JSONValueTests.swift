@@ -53,6 +53,15 @@ final class JSONValueTests: XCTestCase {
         XCTAssertNil(try? JSONValue.parse([0x22, 0xC3, 0x22]).get(), "cut UTF-8")
     }
 
+    func testDuplicateNamesAreFoundInLargeObjectsToo() {
+        let members = (0..<40).map { "\"k\($0)\":\($0)" }
+        XCTAssertNotNil(parse("{" + members.joined(separator: ",") + "}"))
+        XCTAssertNil(parse("{" + (members + ["\"k3\":0"]).joined(separator: ",") + "}"))
+        XCTAssertNil(parse("{" + (members + ["\"k39\":0"]).joined(separator: ",") + "}"))
+        XCTAssertNil(parse(#"{"a":1,"b":2,"a":3}"#))
+        XCTAssertNotNil(parse(#"{"a":{"a":1},"b":[{"a":2}]}"#), "the same name in different objects")
+    }
+
     func testNestingIsLimited() {
         XCTAssertNotNil(parse(String(repeating: "[", count: 32) + String(repeating: "]", count: 32)))
         XCTAssertNil(parse(String(repeating: "[", count: 33) + String(repeating: "]", count: 33)))

@@ -76,6 +76,8 @@ final class JWTTests: XCTestCase {
         XCTAssertEqual(error(signer.sign(payload: #"{"exp":\#(now).9}"#)), .expired)
         XCTAssertEqual(error(signer.sign(payload: #"{"exp":\#(now + 5),"nbf":\#(now).1}"#)), .notYetValid)
         XCTAssertEqual(error(signer.sign(payload: #"{"exp":1e300}"#)), nil)
+        XCTAssertEqual(try? verify(signer.sign(payload: #"{"exp":1e300,"nbf":-1e300}"#)).get().exp, JWTVerifier.latestSeconds)
+        XCTAssertEqual(try? verify(signer.sign(payload: #"{"exp":1e300,"nbf":-1e300}"#)).get().nbf, -JWTVerifier.latestSeconds)
     }
 
     func testRefusedAlgorithms() {

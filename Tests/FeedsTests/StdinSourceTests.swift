@@ -44,7 +44,7 @@ struct StdinSourceTests {
         #expect(log.text.contains("line 2: not valid JSON"))
     }
 
-    @Test("stop ends it promptly while the writer is silent")
+    @Test("stop ends it while the writer is silent and the pipe stays open")
     func stopWhileIdle() throws {
         var fds: [Int32] = [-1, -1]
         #expect(pipe(&fds) == 0)
@@ -52,13 +52,15 @@ struct StdinSourceTests {
             close(fds[0])
             close(fds[1])
         }
-        let source = StdinSource(options: SourceOptions(standardInput: fds[0]))
-        try source.start(hub: Hub(bufferSize: 10), logger: .silent)
-        usleep(20_000)
-        let start = Date()
+        let hub = Hub(bufferSize: 10)
+        let source = StdinSource(channel: "idle", options: SourceOptions(standardInput: fds[0]))
+        try source.start(hub: hub, logger: .silent)
+        // Once this line is published the source is in its read loop, and then
+        // waits on a pipe that stays open and silent: only the stop can end it.
+        writeAll(fds[1], "ready\n")
+        #expect(waitUntil { datas(hub, "idle") == ["ready"] })
         source.stop()
-        #expect(source.waitUntilStopped(timeout: 2))
-        #expect(Date().timeIntervalSince(start) < 0.5)
+        #expect(source.waitUntilStopped(timeout: 5))
     }
 
     @Test("many lines arrive in order and in batches")

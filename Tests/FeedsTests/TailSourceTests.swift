@@ -1,5 +1,6 @@
 import EventStream
 import Foundation
+import CShim
 import Glibc
 import Reactor
 import Testing
@@ -43,10 +44,11 @@ struct TailSourceTests {
         defer { t.end() }
         append("ne\nnew 1\nnew", to: t.path)
         #expect(waitUntil { t.lines == ["new 1"] })
-        usleep(100_000)
-        #expect(t.lines == ["new 1"])
         append(" 2\r\n", to: t.path)
-        #expect(waitUntil { t.lines == ["new 1", "new 2"] })
+        // "new" was read with "new 1" (one write); had it gone out alone, the
+        // second event would be "new" and a third " 2".
+        #expect(waitUntil { t.lines.count >= 2 })
+        #expect(t.lines == ["new 1", "new 2"])
     }
 
     @Test("a file that does not exist yet is read from its beginning when it appears", arguments: [true, false])
@@ -123,13 +125,52 @@ struct TailSourceTests {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let log = CapturedLog()
+        let opens = try DirectoryOpens(directory.path)
         let source = TailSource(path: directory.path, channel: "d", options: SourceOptions(tailPollInterval: 0.01))
         try source.start(hub: Hub(bufferSize: 10), logger: log.logger)
         #expect(waitUntil { log.text.contains("is a directory") })
-        usleep(100_000)  // several more looks, which must stay silent
+        // Each look opens the path to find out what it is: count five more looks.
+        let seen = opens.count()
+        #expect(waitUntil { opens.count() >= seen + 5 })
         source.stop()
         #expect(source.waitUntilStopped(timeout: 2))
         #expect(log.text.components(separatedBy: "is a directory").count == 2)
         #expect(!log.text.contains("does not exist"))
+    }
+}
+
+/// Counts the times a directory is opened (inotify `IN_OPEN` on the directory
+/// itself), so a test can wait for a poller to have looked at it again.
+private final class DirectoryOpens {
+    private let fd: Int32
+    private var seen = 0
+
+    init(_ path: String) throws {
+        fd = inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC))
+        guard fd >= 0 else { throw SystemError("inotify_init1") }
+        guard inotify_add_watch(fd, path, UInt32(IN_OPEN)) >= 0 else {
+            close(fd)
+            throw SystemError("inotify_add_watch")
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Opens seen so far.
+    func count() -> Int {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { return seen }
+            // inotify_event: wd, mask, cookie, len, then `len` bytes of name.
+            var at = 0
+            while at + 16 <= n {
+                let length = buffer.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: at + 12, as: UInt32.self)) }
+                if buffer.withUnsafeBytes({ $0.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self) }) & UInt32(IN_OPEN) != 0 {
+                    seen += 1
+                }
+                at += 16 + length
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 #   Tests/Fuzz/run.sh [TARGET|all] [SECONDS]     e.g. Tests/Fuzz/run.sh FuzzHTTP 300
 #   Tests/Fuzz/run.sh replay                     replay the checked-in corpus once (no fuzzing build)
 #
-# TARGET: FuzzHTTP, FuzzRecords, FuzzQuery, FuzzJWT, FuzzResponse, FuzzEventStream or all (default all, 60 s each).
+# TARGET: FuzzHTTP, FuzzRecords, FuzzQuery, FuzzJWT, FuzzResponse, FuzzEventStream, FuzzRESP or all (default all, 60 s each).
 # Builds with -sanitize=fuzzer,address into .build-fuzz. New interesting inputs
 # go to .build-fuzz/corpus/TARGET (the checked-in seeds in Tests/Fuzz/corpus/TARGET
 # are read, never written); crashes are written to .build-fuzz/crashes/TARGET/.
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-TARGETS=(FuzzHTTP FuzzRecords FuzzQuery FuzzJWT FuzzResponse FuzzEventStream)
+TARGETS=(FuzzHTTP FuzzRecords FuzzQuery FuzzJWT FuzzResponse FuzzEventStream FuzzRESP)
 what=${1:-all}
 seconds=${2:-60}
 jobs=${FUZZ_JOBS:-1}

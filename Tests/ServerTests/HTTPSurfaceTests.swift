@@ -19,8 +19,10 @@ final class HTTPSurfaceTests: XCTestCase {
         XCTAssertEqual(list?.first?["subscribers"] as? Int, 0)
         XCTAssertNotNil(list?.first?["lastId"] as? String)
         let metrics = try HTTPClient.get(server.port, "/metrics").body
+        let samples = metrics.split(separator: "\n").filter { !$0.hasPrefix("#") }
         for name in ["sse_connections", "sse_subscribers", "sse_events_published_total", "sse_events_delivered_total", "sse_subscribers_dropped_total"] {
-            XCTAssertTrue(metrics.contains("\n\(name) ") || metrics.hasPrefix("\(name) ") || metrics.contains("# TYPE \(name) "), name)
+            // A sample, not only its # TYPE line: `name value` or `name{labels} value`.
+            XCTAssertTrue(samples.contains { $0.hasPrefix("\(name) ") || $0.hasPrefix("\(name){") }, name)
         }
         XCTAssertTrue(metrics.contains("sse_events_published_total{channel=\"info\"} 2"))
     }

@@ -215,6 +215,17 @@ final class StreamTests: XCTestCase {
         server.app.server.stopAccepting()
         publisher.send("POST /events/s HTTP/1.1\r\nContent-Length: 4\r\n\r\nlate")
         XCTAssertTrue(publisher.read(untilContains: "HTTP/1.1 503 "))
+        // A stream gets everything accepted before it ends: read it to its end.
+        let stopped = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { [app = server.app] in
+            app.server.shutdown(grace: 5)
+            stopped.signal()
+        }
+        XCTAssertTrue(stream.read(until: { $0.hasSuffix("\r\n0\r\n\r\n") }), "the stream ends with the final chunk")
+        // Both clients hang up, so the server need not wait out its lingering close.
+        stream.shutdownWrite()
+        publisher.shutdownWrite()
+        XCTAssertEqual(stopped.wait(timeout: .now() + 5), .success)
         XCTAssertFalse(stream.text.contains("late"))
     }
 

@@ -13,11 +13,11 @@ final class TestServer {
     var port: Int { app.server.port }
     var hub: Hub { app.server.hub }
 
-    /// Starts with `arguments` as on the command line (plus `--port 0`); sources
-    /// other than those named are not started (no ticker demo).
+    /// Starts with `arguments` as on the command line (plus `--port 0`); only the
+    /// sources named are started: with none, no default (stdin or ticker) either,
+    /// since `Application.start`, which picks that default, is not called.
     init(_ arguments: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
-        var options = try CommandLineOptions.parse(["--port", "0", "--threads", "2"] + arguments)
-        if options.sources.isEmpty { options.sources = [] }
+        let options = try CommandLineOptions.parse(["--port", "0", "--threads", "2"] + arguments)
         app = Application(options: options, logger: .silent)
         try app.server.start()
         for spec in options.sources {
