@@ -23,14 +23,14 @@ let package = Package(
         // Event sources: ticker, tail, stdin, exec.
         .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim"]),
         // The server: connections, routing, handlers, static files, metrics, options.
-        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Auth", "CShim"]),
+        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Auth", "Presence", "CShim"]),
         // Command line → configuration, server and sources wired together; used by main and the tests.
         .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor"]),
         // Access control as pure logic: SHA-256/HMAC, base64, JWT (HS256), channel globs,
         // credentials, the auth callback's answer, the decision cache, webhook signatures.
         .target(name: "Auth"),
         // Presence (who is connected, join/leave with a grace) and the webhook sender.
-        .target(name: "Presence", dependencies: ["EventStream", "Auth", "HTTP", "Reactor"], swiftSettings: fast),
+        .target(name: "Presence", dependencies: ["EventStream", "Auth", "HTTP", "Reactor"]),
         .executableTarget(name: "sse-serve", dependencies: ["App"]),
         .executableTarget(name: "sse-bench", dependencies: ["Reactor", "HTTP", "CShim"]),
         // The event-stream client behind sse-cat: options, URL, the read-print-reconnect loop.
