@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
-        .testTarget(name: "PresenceTests", dependencies: ["Presence", "EventStream", "Auth", "Reactor"]),
+        .testTarget(name: "PresenceTests", dependencies: ["Presence", "EventStream", "Auth", "Reactor", "TestKit"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestKit", "Reactor"]),
         .testTarget(name: "RedisBackendTests", dependencies: ["RedisBackend", "RESP", "EventStream", "TestKit", "Reactor"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor", "Auth", "TestKit"]),

@@ -1,5 +1,6 @@
 import Auth
 import Foundation
+import TestKit
 import XCTest
 
 @testable import Presence

@@ -4,8 +4,8 @@ import Synchronization
 
 /// A webhook receiver on a raw socket on 127.0.0.1: reads each request (head
 /// and `Content-Length` body), records it, and answers as its mode says.
-final class WebhookReceiver: @unchecked Sendable {
-    enum Mode {
+public final class WebhookReceiver: @unchecked Sendable {
+    public enum Mode: Sendable {
         case up
         /// Answers 503.
         case unavailable
@@ -13,13 +13,14 @@ final class WebhookReceiver: @unchecked Sendable {
         case hangUp
     }
 
-    struct Delivery {
-        var headers: [String: String]
-        var body: [UInt8]
-        var answered: Int?
+    public struct Delivery: Sendable {
+        public var headers: [String: String]
+        public var body: [UInt8]
+        /// The status answered; nil when the connection was closed instead.
+        public var answered: Int?
     }
 
-    let port: Int
+    public let port: Int
     private let listener: Int32
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -27,7 +28,7 @@ final class WebhookReceiver: @unchecked Sendable {
     private var requests: [Delivery] = []
     private let exited = DispatchSemaphore(value: 0)
 
-    init() throws {
+    public init() throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -49,27 +50,27 @@ final class WebhookReceiver: @unchecked Sendable {
         thread.start()
     }
 
-    var url: String { "http://127.0.0.1:\(port)/hooks?app=1" }
+    public var url: String { "http://127.0.0.1:\(port)/hooks?app=1" }
 
-    func set(_ mode: Mode) {
+    public func set(_ mode: Mode) {
         condition.lock()
         self.mode = mode
         condition.unlock()
     }
 
     /// Every request seen, answered or not.
-    var all: [Delivery] {
+    public var all: [Delivery] {
         condition.lock()
         defer { condition.unlock() }
         return requests
     }
 
     /// The requests answered 2xx: what the receiver took.
-    var taken: [Delivery] { all.filter { $0.answered == 200 } }
+    public var taken: [Delivery] { all.filter { $0.answered == 200 } }
 
     /// Waits (at most `seconds`) until `done` holds for the requests seen.
     @discardableResult
-    func wait(seconds: Double = 10, until done: ([Delivery]) -> Bool) -> Bool {
+    public func wait(seconds: Double = 10, until done: ([Delivery]) -> Bool) -> Bool {
         let deadline = Date(timeIntervalSinceNow: seconds)
         condition.lock()
         defer { condition.unlock() }
@@ -79,7 +80,7 @@ final class WebhookReceiver: @unchecked Sendable {
         return true
     }
 
-    func stop() {
+    public func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
         exited.wait()
         close(listener)
