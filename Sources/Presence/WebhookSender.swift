@@ -1,4 +1,5 @@
 import Auth
+import Dispatch
 import Foundation
 import Reactor
 import Synchronization
@@ -15,8 +16,9 @@ public final class WebhookSender: Sendable {
     private let signature: WebhookSignature?
     private let transport: any WebhookTransport
     private let log: @Sendable (String) -> Void
-    private let exited = Semaphore()
+    private let exited = DispatchSemaphore(value: 0)
     private let started = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
     /// Requests answered 2xx.
     public let delivered = Atomic<UInt64>(0)
     private let sequence = Atomic<UInt64>(0)
@@ -51,10 +53,12 @@ public final class WebhookSender: Sendable {
         thread.start()
     }
 
-    /// Stops the thread after its current attempt; what is still queued is not sent.
-    public func stop() {
+    /// Stops the thread after its current attempt, waiting for it at most
+    /// `wait` seconds (an attempt may be stuck in a read for its timeout, and
+    /// a shutdown must not be); what is still queued is not sent.
+    public func stop(wait: Double = 1) {
         queue.stop()
-        if started.load(ordering: .relaxed) { exited.wait() }
+        if started.load(ordering: .relaxed) && !stopped.exchange(true, ordering: .relaxed) { _ = exited.wait(timeout: .now() + wait) }
     }
 
     private func run() {
