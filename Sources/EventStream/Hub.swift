@@ -184,6 +184,8 @@ public final class Hub: Sendable {
                 if skipKnown {
                     if event.id > state.feedPosition { state.feedPosition = event.id }
                     if let last = target.lastID, event.id <= last { continue }
+                    // A channel the feed just brought: complete from this event on.
+                    if target.lastID == nil && target.log.count == 0 { target.cachedSince = event.id.predecessor }
                 }
                 state.bufferedBytes += target.log.append(event)
                 target.publishedCount += 1
@@ -365,8 +367,22 @@ public final class Hub: Sendable {
         state.withLock { state in
             let channel = channel(named: name, in: &state)
             state.bufferedBytes += channel.log.prepend(encoded)
+            if let newest = encoded.last?.id, channel.lastID.map({ newest > $0 }) ?? true { channel.lastID = newest }
             if !history.complete, let lost = history.lostThrough ?? history.events.first?.id { channel.log.noteDropped(lost) }
             if let since = channel.cachedSince, after < since { channel.cachedSince = after }
+        }
+    }
+
+    /// The store's feed lost events (this node fell behind the shared log by
+    /// more than it holds, or the store was emptied): every replay from
+    /// before `lostThrough` gets an `sse-gap`.
+    public func noteFeedGap(lostThrough: EventID?) {
+        state.withLock { state in
+            let lost = lostThrough ?? state.feedPosition
+            for channel in state.channels.values {
+                channel.log.noteDropped(lost)
+                channel.cachedSince = lost
+            }
         }
     }
 

@@ -308,11 +308,13 @@ final class Connection: EventHandler {
             // A streaming upload may wait for hours: answer it now with what it published.
             if let body = publishBody, body.isStreaming {
                 publishBody = nil
-                respond(body.finish(), closing: true)
+                answerWhenPublished(body, closing: true)
             }
         case .draining:
             break
         case .waiting:
+            // A publish waiting for the store is answered when the store answers.
+            guard waitingRequest != nil else { break }
             waitingRequest = nil
             phase = .readingBody
             respond(.text(503, PublishError.shuttingDown.description, headers: [("Retry-After", "5")]), closing: true)

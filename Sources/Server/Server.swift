@@ -70,7 +70,7 @@ public final class Server: @unchecked Sendable {
     public func start() throws(SystemError) {
         if accessLogFailure != nil { throw SystemError("access log", errno: EACCES, detail: accessLogFailure) }
         if accessPolicyFailure != nil { throw SystemError("access control", errno: EINVAL, detail: accessPolicyFailure) }
-        let (fd, boundPort) = try Socket.listen(host: configuration.host, port: configuration.port)
+        let (fd, boundPort) = try Socket.listen(host: configuration.host, port: configuration.port, reusePort: configuration.reusePort)
         listenerFD = fd
         port = boundPort
         for index in 0..<hub.groupCount {

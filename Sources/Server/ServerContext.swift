@@ -48,6 +48,7 @@ final class ServerContext: Sendable {
         if let accessPolicy {
             steps.append(AuthorizationStep(server: self, policy: accessPolicy, loop: loop.loop, caller: makeAuthCaller?(loop.loop)))
         }
+        if let store = hub.store { steps.append(HistoryStep(hub: hub, store: store, loop: loop.loop)) }
         return steps
     }
 
