@@ -65,6 +65,15 @@ final class PresenceEndToEndTests: XCTestCase {
         return last
     }
 
+    private func waitUntil(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            if Date() >= deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
     /// `type user` for each event the stream received.
     private func presenceEvents(_ client: RawClient) -> [String] {
         EventStreamText.events(EventStreamText.dechunk(HTTPClient.parse(client.text).body)).compactMap { event in
@@ -127,7 +136,20 @@ final class PresenceEndToEndTests: XCTestCase {
     }
 
     func testASnapshotThenASubscribeFromItsLastEventIdMissesNothing() throws {
-        let server = try TestServer(["--jwt-key", Self.key, "--leave-grace", "0.1"])
+        try snapshotThenSubscribe(try TestServer(["--jwt-key", Self.key, "--leave-grace", "0.1"]))
+    }
+
+    /// With `--redis` presence is this node's alone (not yet shared), but its
+    /// events are numbered among the store's and replay the same way.
+    func testWithRedisANodesPresenceSnapshotAndChannelStillAgree() throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let server = try TestServer(["--redis", "unix://\(redis.socketPath)", "--jwt-key", Self.key, "--leave-grace", "0.1"])
+        XCTAssertTrue(waitUntil { server.hub.store?.unavailableReason == nil }, "node never reached Redis")
+        try snapshotThenSubscribe(server)
+    }
+
+    private func snapshotThenSubscribe(_ server: TestServer) throws {
         var ana: RawClient? = try open(server, "/events/room", as: "ana")
         let first = try waitForSnapshot(server) { $0.users["ana"] != nil }
         XCTAssertNotEqual(first.lastEventID, "0")
