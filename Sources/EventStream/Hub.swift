@@ -294,6 +294,19 @@ public final class Hub: Sendable {
         }
     }
 
+    /// Publishes the server's own events (presence `join`/`leave`) to a
+    /// reserved `presence/` channel, numbered here whether or not there is a
+    /// store; nil when refused (shutting down, over the channel budget).
+    @discardableResult
+    public func publishSystem(_ events: [Event], to channel: String) -> [EventID]? {
+        try? appendLocally(events.count, channel: { _ in channel }, event: { events[$0] })
+    }
+
+    /// The id of the newest event `channel` has had; nil when it has had none.
+    public func lastID(of channel: String) -> EventID? {
+        state.withLock { $0.channels[channel]?.lastID }
+    }
+
     // MARK: - delivery (called on a group's own event loop thread)
 
     /// Brings every window of the group up to its channel's end; returns the

@@ -131,8 +131,8 @@ extension Connection {
             } else {
                 respond(.text(200, "ready"))
             }
-        case .presence:
-            respond(.text(404, "presence is not enabled on this server"))
+        case .presence(let channel):
+            respondPresence(channel)
         case .publish:
             guard let body = publishBody else { return }
             publishBody = nil

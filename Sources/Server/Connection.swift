@@ -52,6 +52,8 @@ final class Connection: EventHandler {
     private(set) var isClosed = false
     var readPaused = false
     var stream: StreamState?
+    /// The channels this stream counts in for presence.
+    var presence: PresenceMembership?
     /// The access log's facts about this connection; nil without `--access-log`.
     var accessEntry: AccessLog.Entry?
 
@@ -256,6 +258,7 @@ final class Connection: EventHandler {
         guard !isClosed else { return }
         isClosed = true
         context.loop.remove(fd)
+        leavePresence()
         if let stream {
             accessStreamEnded(reason)
             if let timer = stream.expiryTimer { context.loop.cancel(timer) }

@@ -20,11 +20,15 @@ final class ServerContext: Sendable {
     let accessPolicy: AccessPolicy?
     /// Makes each loop's client for the auth callback.
     let makeAuthCaller: (@Sendable (EventLoop) -> AuthCaller?)?
+    /// Who is connected where, and the webhooks; nil only in tests that build a context by hand.
+    let presence: PresenceService?
 
     init(
         configuration: ServerConfiguration, hub: Hub, logger: Logger, staticFiles: StaticFiles?, accessLog: AccessLog? = nil,
-        accessPolicy: AccessPolicy? = nil, makeAuthCaller: (@Sendable (EventLoop) -> AuthCaller?)? = nil
+        accessPolicy: AccessPolicy? = nil, makeAuthCaller: (@Sendable (EventLoop) -> AuthCaller?)? = nil,
+        presence: PresenceService? = nil
     ) {
+        self.presence = presence
         self.accessPolicy = accessPolicy
         self.makeAuthCaller = makeAuthCaller
         self.configuration = configuration
