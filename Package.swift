@@ -23,12 +23,14 @@ let package = Package(
         // Event sources: ticker, tail, stdin, exec, the sse: relay.
         .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim", "HTTP", "OutboundHTTP"]),
         // The server: connections, routing, handlers, static files, metrics, options.
-        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Auth", "CShim"]),
+        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Auth", "Presence", "CShim"]),
         // Command line → configuration, server and sources wired together; used by main and the tests.
-        .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor"]),
+        .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor", "RESP", "RedisBackend"]),
         // Access control as pure logic: SHA-256/HMAC, base64, JWT (HS256), channel globs,
         // credentials, the auth callback's answer, the decision cache, webhook signatures.
         .target(name: "Auth"),
+        // Presence (who is connected, join/leave with a grace) and the webhook sender.
+        .target(name: "Presence", dependencies: ["EventStream", "Auth", "HTTP", "Reactor"]),
         .executableTarget(name: "sse-serve", dependencies: ["App"]),
         .executableTarget(name: "sse-bench", dependencies: ["Reactor", "HTTP", "CShim"]),
         // The event-stream client behind sse-cat: options, URL, the read-print-reconnect loop.
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "EventStreamTests", dependencies: ["EventStream"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "EventStream", "Server", "App", "OutboundHTTP", "HTTP"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
+        .testTarget(name: "PresenceTests", dependencies: ["Presence", "EventStream", "Auth", "Reactor", "TestKit"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestKit", "Reactor"]),
         .testTarget(name: "RedisBackendTests", dependencies: ["RedisBackend", "RESP", "EventStream", "TestKit", "Reactor"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor", "Auth", "TestKit"]),

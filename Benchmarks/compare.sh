@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Fan-out benchmark of sse-serve side by side with nginx + nchan, on loopback only.
+# Fan-out benchmark of sse-serve side by side with nginx + nchan and the C floor, on loopback only.
 #
-#   Benchmarks/compare.sh [--quick] [--only S1,S2,S3,S4,S5] [--scale F] [--targets sse-serve,nchan]
+#   Benchmarks/compare.sh [--quick] [--only S1,S2,S3,S4,S5] [--scale F] [--targets sse-serve,nchan,floor]
 #
 # Installs nginx-light + libnginx-mod-nchan when missing, builds sse-serve and sse-bench (release,
-# scratch path .build-bench), then for each scenario starts a fresh server, runs the scenario
-# against it, stops it, and does the same with the other server. Prints the side-by-side table
-# with ratios (sse-serve / nchan) and writes it, the raw JSON lines and the machine's description
-# to Benchmarks/results/. Everything it starts is stopped on exit. See Benchmarks/README.md.
+# scratch path .build-bench) and the floor (the shared floor.c: $SSE_FLOOR_C, else
+# ../shared/bench/floor.c beside the repository; its column is left out when it is missing),
+# then for each scenario starts a fresh server, runs the scenario against it, stops it, and does
+# the same with the others. Prints the side-by-side table with ratios (sse-serve / nchan and
+# sse-serve / floor) and writes it, the raw JSON lines and the machine's description to
+# Benchmarks/results/. Everything it starts is stopped on exit. See Benchmarks/README.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ONLY="S1,S2,S3,S4,S5"
 SCALE=1
 QUICK=0
-TARGETS="sse-serve,nchan"
+TARGETS="sse-serve,nchan,floor"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
     --scale=*) SCALE="${1#--scale=}" ;;
     --targets) TARGETS="$2"; shift ;;
     --targets=*) TARGETS="${1#--targets=}" ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -64,6 +66,18 @@ if targets nchan && { ! command -v nginx >/dev/null || [ ! -f "$NCHAN_MODULE" ];
   apt-get install -y -qq nginx-light libnginx-mod-nchan >/dev/null
   # The package may start the system nginx (port 80); it is not ours to keep running.
   if command -v service >/dev/null; then service nginx stop >/dev/null 2>&1 || true; fi
+fi
+
+# The floor is built from the shared file at run time, never copied into the repository.
+FLOOR_C="${SSE_FLOOR_C:-$(dirname "$ROOT")/shared/bench/floor.c}"
+if targets floor; then
+  if [ -f "$FLOOR_C" ] && command -v cc >/dev/null; then
+    log "building the floor from $FLOOR_C"
+    cc -O2 -o "$WORK/floor" "$FLOOR_C"
+  else
+    log "no floor: $FLOOR_C not found (set SSE_FLOOR_C) or no cc; its column is left out"
+    TARGETS=$(echo ",$TARGETS," | sed 's/,floor,/,/; s/^,//; s/,$//')
+  fi
 fi
 
 cd "$ROOT"
@@ -130,6 +144,17 @@ CONF
   PUB="http://127.0.0.1:$PORT/pub/{ch}"
 }
 
+# The floor: one thread, any `GET /...` is a subscriber, any `POST /...` a publish to all of
+# them (see floor.c); it keeps the shell's open-file limit, so raise it to the hard one.
+start_floor() {
+  PORT=$(free_port)
+  (ulimit -n "$(ulimit -Hn)"; exec "$WORK/floor" "$PORT") </dev/null >"$WORK/floor.log" 2>&1 &
+  SERVER_PID=$!
+  wait_port "$PORT"
+  SUB="http://127.0.0.1:$PORT/sub/{ch}"
+  PUB="$SUB"
+}
+
 # sse-serve prints exactly one line, `listening on http://HOST:PORT`, on stderr.
 wait_listening() {
   local err=$1
@@ -174,7 +199,8 @@ mkdir -p "$RESULTS"
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 OUT_A="$RESULTS/$STAMP-sse-serve.jsonl"
 OUT_B="$RESULTS/$STAMP-nchan.jsonl"
-: >"$OUT_A"; : >"$OUT_B"
+OUT_C="$RESULTS/$STAMP-floor.jsonl"
+: >"$OUT_A"; : >"$OUT_B"; : >"$OUT_C"
 LOG="$RESULTS/$STAMP-runs.log"
 
 dur() { awk -v d="$1" -v s="$SCALE" -v q="$QUICK" 'BEGIN { if (q == 1) d = 2; printf "%g", d * s }'; }
@@ -198,6 +224,7 @@ for S in S1 S2 S3 S4; do
   esac
   if targets sse-serve; then start_sse; run_fanout "$S" sse-serve "$OUT_A" "${ARGS[@]}"; stop_server; fi
   if targets nchan; then start_nchan; run_fanout "$S" nchan "$OUT_B" "${ARGS[@]}"; stop_server; fi
+  if targets floor; then start_floor; run_fanout "$S" floor "$OUT_C" "${ARGS[@]}"; stop_server; fi
 done
 
 if wants S5 && targets sse-serve; then
@@ -211,11 +238,16 @@ fi
 # --- the table -----------------------------------------------------------------------------
 TABLE="$RESULTS/$STAMP-compare.txt"
 {
-  echo "sse-serve vs nginx+nchan fan-out benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "sse-serve vs nginx+nchan and the C floor — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
   echo "nchan: $(nginx -v 2>&1 | sed 's/.*: //'), $(dpkg-query -W -f='libnginx-mod-nchan ${Version}' libnginx-mod-nchan 2>/dev/null || echo 'nchan ?'); sse-serve: $(git -C "$ROOT" rev-parse --short HEAD)"
+  echo "floor: $(targets floor && echo "$FLOOR_C" || echo 'not run')"
   echo "options: only=$ONLY scale=$SCALE quick=$QUICK"
   echo
-  "$BENCH" compare "$OUT_A" "$OUT_B" --names sse-serve,nchan
+  if targets floor; then
+    "$BENCH" compare "$OUT_A" "$OUT_B" "$OUT_C" --names sse-serve,nchan,floor
+  else
+    "$BENCH" compare "$OUT_A" "$OUT_B" --names sse-serve,nchan
+  fi
 } | tee "$TABLE"
-log "written: $TABLE (raw: $OUT_A, $OUT_B, $LOG)"
+log "written: $TABLE (raw: $OUT_A, $OUT_B, $OUT_C, $LOG)"

@@ -1,7 +1,10 @@
 import EventStream
 import Feeds
+import Foundation
 import Glibc
+import RESP
 import Reactor
+import RedisBackend
 import Server
 
 /// The program: a server and its sources, built from the command line, run until
@@ -12,10 +15,40 @@ public final class Application: @unchecked Sendable {
     public let server: Server
     public private(set) var sources: [any Source] = []
 
+    /// The shared store with `--redis`, and the loop it runs on.
+    public private(set) var store: RedisStore?
+    private var storeFailure: String?
+    private var storeStarted = false
+
     public init(options: CommandLineOptions, logger: Logger? = nil) {
         self.options = options
-        self.logger = logger ?? Logger(level: options.logLevel, format: options.server.logFormat, timestamps: options.logTimestamps)
-        server = Server(configuration: options.server, logger: self.logger)
+        let logger = logger ?? Logger(level: options.logLevel, format: options.server.logFormat, timestamps: options.logTimestamps)
+        self.logger = logger
+        if let text = options.server.redisURL {
+            do {
+                let url = try RedisURL(parsing: text)
+                var configuration = RedisStore.Configuration(url: url)
+                // Redis keeps per channel what a node's ring does: `--buffer` events.
+                configuration.log.channelMaxLength = options.server.bufferSize
+                store = try RedisStore(configuration: configuration, loop: try EventLoop(index: 64))
+            } catch let error as RedisURLError {
+                storeFailure = error.description
+            } catch {
+                storeFailure = "--redis: \(error)"
+            }
+        }
+        server = Server(configuration: options.server, logger: logger, store: store)
+        if let store {
+            let hub = server.hub
+            store.onEvents = { hub.ingest($0) }
+            store.onGap = { lost in
+                hub.noteFeedGap(lostThrough: lost)
+                logger.warning("redis: the log no longer reaches back to where this node was; replays before \(lost.map { "\($0)" } ?? "now") get sse-gap")
+            }
+            store.onAvailabilityChange = { reason in
+                if let reason { logger.warning("redis unavailable: \(reason)") } else { logger.info("redis: connected") }
+            }
+        }
     }
 
     /// Makes the sources (reporting a bad feed file before anything starts),
@@ -34,6 +67,8 @@ public final class Application: @unchecked Sendable {
         }
         if let failure = server.accessLogFailure { throw ApplicationError(message: failure, exitCode: 2) }
         if let failure = server.accessPolicyFailure { throw ApplicationError(message: failure, exitCode: 2) }
+        if let storeFailure { throw ApplicationError(message: storeFailure, exitCode: 2) }
+        startStore()
         do {
             try server.start()
         } catch {
@@ -68,6 +103,26 @@ public final class Application: @unchecked Sendable {
         server.stopAccepting()
         sources.stopAll(timeout: 2)
         server.shutdown(grace: 3)
+        stopStore()
+    }
+
+    /// Starts the shared store's loop and its feed (with `--redis`).
+    public func startStore() {
+        guard let store, !storeStarted else { return }
+        storeStarted = true
+        let loop = store.loop
+        let thread = Thread { loop.run() }
+        thread.name = "redis"
+        thread.start()
+        // Everything the log still holds comes in: the caches start warm.
+        store.start(from: .zero)
+    }
+
+    public func stopStore() {
+        guard let store, storeStarted else { return }
+        storeStarted = false
+        store.stop()
+        store.loop.stop()
     }
 
     /// Blocks SIGINT and SIGTERM in every thread started after this call, so

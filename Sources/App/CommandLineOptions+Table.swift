@@ -1,3 +1,4 @@
+import RESP
 import Foundation
 import EventStream
 import Reactor
@@ -111,6 +112,11 @@ extension CommandLineOptions {
                         message: "\(v.origin): TLS is not built in; put a local TLS proxy in front and give its redis:// address, got '\(url)'")
                 }
                 throw v.fail("a redis:// or unix:// URL")
+            }
+            do throws(RedisURLError) {
+                _ = try RedisURL(parsing: url)
+            } catch {
+                throw CommandLineOptions.UsageError(message: "\(v.origin): \(error.reason) in '\(url)' (expected redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH[?db=N])")
             }
             o.server.redisURL = url
         },

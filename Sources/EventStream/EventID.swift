@@ -35,6 +35,13 @@ public struct EventID: Comparable, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(millis)-\(sequence)" }
+
+    /// The greatest id below this one (`.zero` stays `.zero`).
+    public var predecessor: EventID {
+        if sequence > 0 { return EventID(millis: millis, sequence: sequence - 1) }
+        if millis > 0 { return EventID(millis: millis - 1, sequence: .max) }
+        return self
+    }
 }
 
 /// Hands out strictly increasing ids: the clock's millisecond when it has moved on,

@@ -65,6 +65,57 @@ public final class Hub: Sendable {
         return try Self.wait(for: store, routed.map { RoutedEvent(channel: $0.channel, event: $0.event) })
     }
 
+    /// Publishes events given as bytes (`RecordBatch`) to one channel, in order,
+    /// with no `String` per event: the path of the `line` format (stdin, tail,
+    /// exec, streaming uploads). With a store this waits for it.
+    @discardableResult
+    public func publish(_ batch: RecordBatch, type: String = "message", to channel: String) throws(PublishError) -> [EventID] {
+        try validate(1, channel: { _ in channel }, type: { _ in type })
+        guard let store else { return try appendLocally(batch, type: type, to: channel) }
+        return try Self.wait(for: store, batch.routed(type: type, to: channel))
+    }
+
+    /// `publish(_:type:to:)` without waiting, as `submit` is for events.
+    public func submit(
+        _ batch: RecordBatch, type: String = "message", to channel: String,
+        done: @escaping @Sendable (Result<[EventID], PublishError>) -> Void
+    ) {
+        do throws(PublishError) {
+            try validate(1, channel: { _ in channel }, type: { _ in type })
+            guard let store else {
+                done(.success(try appendLocally(batch, type: type, to: channel)))
+                return
+            }
+            guard !isClosed else { throw .shuttingDown }
+            try checkChannelBudget([channel])
+            store.append(batch.routed(type: type, to: channel), done: done)
+        } catch {
+            done(.failure(error))
+        }
+    }
+
+    private func appendLocally(_ batch: RecordBatch, type: String, to channel: String) throws(PublishError) -> [EventID] {
+        let count = batch.count
+        guard count > 0 else { return [] }
+        return try numbering.withLock { (generator: inout EventIDGenerator) throws(PublishError) -> [EventID] in
+            guard !isClosed else { throw .shuttingDown }
+            let now = clock()
+            var ids: [EventID] = []
+            ids.reserveCapacity(count)
+            var encoded: [WireEvent] = []
+            encoded.reserveCapacity(count)
+            batch.withData { data in
+                for i in 0..<count {
+                    let id = generator.next(nowMillis: now)
+                    ids.append(id)
+                    encoded.append(EventEncoder.encode(id: id, type: type, data: data(i)))
+                }
+            }
+            try link(count, channel: { _ in channel }, encoded: { encoded[$0] })
+            return ids
+        }
+    }
+
     /// Publishes without waiting: `done` gets the ids once they are kept (at
     /// once, on this thread, without a store; later, on another thread, with one).
     public func submit(_ batch: [RoutedEvent], done: @escaping @Sendable (Result<[EventID], PublishError>) -> Void) {
@@ -184,6 +235,8 @@ public final class Hub: Sendable {
                 if skipKnown {
                     if event.id > state.feedPosition { state.feedPosition = event.id }
                     if let last = target.lastID, event.id <= last { continue }
+                    // A channel the feed just brought: complete from this event on.
+                    if target.lastID == nil && target.log.count == 0 { target.cachedSince = event.id.predecessor }
                 }
                 state.bufferedBytes += target.log.append(event)
                 target.publishedCount += 1
@@ -239,6 +292,19 @@ public final class Hub: Sendable {
                 index = 0
             }
         }
+    }
+
+    /// Publishes the server's own events (presence `join`/`leave`) to a
+    /// reserved `presence/` channel, numbered here whether or not there is a
+    /// store; nil when refused (shutting down, over the channel budget).
+    @discardableResult
+    public func publishSystem(_ events: [Event], to channel: String) -> [EventID]? {
+        try? appendLocally(events.count, channel: { _ in channel }, event: { events[$0] })
+    }
+
+    /// The id of the newest event `channel` has had; nil when it has had none.
+    public func lastID(of channel: String) -> EventID? {
+        state.withLock { $0.channels[channel]?.lastID }
     }
 
     // MARK: - delivery (called on a group's own event loop thread)
@@ -352,8 +418,22 @@ public final class Hub: Sendable {
         state.withLock { state in
             let channel = channel(named: name, in: &state)
             state.bufferedBytes += channel.log.prepend(encoded)
+            if let newest = encoded.last?.id, channel.lastID.map({ newest > $0 }) ?? true { channel.lastID = newest }
             if !history.complete, let lost = history.lostThrough ?? history.events.first?.id { channel.log.noteDropped(lost) }
             if let since = channel.cachedSince, after < since { channel.cachedSince = after }
+        }
+    }
+
+    /// The store's feed lost events (this node fell behind the shared log by
+    /// more than it holds, or the store was emptied): every replay from
+    /// before `lostThrough` gets an `sse-gap`.
+    public func noteFeedGap(lostThrough: EventID?) {
+        state.withLock { state in
+            let lost = lostThrough ?? state.feedPosition
+            for channel in state.channels.values {
+                channel.log.noteDropped(lost)
+                channel.cachedSince = lost
+            }
         }
     }
 

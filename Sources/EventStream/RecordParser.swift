@@ -10,7 +10,7 @@ import Glibc
 /// Lines end at LF (a CR before it is dropped). A line is handed on straight
 /// from the caller's buffer when it is complete there; only a line split across
 /// two `feed` calls is copied, so the `line` format costs one `memchr` and one
-/// `String` per line. Memory is bounded: a record over `maxRecordBytes` is
+/// `String` per line, and none with `feedLines`, which hands out the bytes. Memory is bounded: a record over `maxRecordBytes` is
 /// reported and the rest of it skipped without being stored.
 ///
 /// - `line`: every non-empty line is an event of type `message`; a line that is
@@ -50,6 +50,31 @@ public struct RecordParser: Sendable {
 
     /// Feeds the next bytes; calls `emit` for each complete record or malformed one.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (Result<Record, RecordError>) -> Void) {
+        scan(bytes, emit) { line in emit(.success(Record(event: Event(data: String(decoding: line, as: UTF8.self))))) }
+    }
+
+    /// The `line` format without a `String` per line: `line` gets the bytes of
+    /// each event's data (no line break in them, valid only during the call),
+    /// `failure` each malformed record. The same records as `feed`, in order.
+    public mutating func feedLines(
+        _ bytes: UnsafeRawBufferPointer, line: (UnsafeRawBufferPointer) -> Void, failure: (RecordError) -> Void
+    ) {
+        precondition(format == .line, "feedLines reads the line format")
+        scan(bytes, { if case .failure(let error) = $0 { failure(error) } }, line: line)
+    }
+
+    /// `finish` for `feedLines`.
+    public mutating func finishLines(line: (UnsafeRawBufferPointer) -> Void, failure: (RecordError) -> Void) {
+        precondition(format == .line, "finishLines reads the line format")
+        finish({ if case .failure(let error) = $0 { failure(error) } }, line: line)
+    }
+
+    /// Splits `bytes` into lines; a `line` format record goes to `line`, everything else to `emit`.
+    @inline(__always)
+    private mutating func scan(
+        _ bytes: UnsafeRawBufferPointer, _ emit: (Result<Record, RecordError>) -> Void,
+        line lineRecord: (UnsafeRawBufferPointer) -> Void
+    ) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         var p = base
         let end = base + bytes.count
@@ -77,13 +102,13 @@ public struct RecordParser: Sendable {
                 return
             }
             if pending.isEmpty {
-                completeLine(UnsafeRawBufferPointer(start: p, count: lf - p), emit)
+                completeLine(UnsafeRawBufferPointer(start: p, count: lf - p), emit, lineRecord)
             } else {
                 // Moved out of `self` so that `completeLine` may mutate `self` while reading it.
                 var line = pending
                 pending = []
                 line.append(contentsOf: UnsafeRawBufferPointer(start: p, count: lf - p))
-                line.withUnsafeBytes { completeLine($0, emit) }
+                line.withUnsafeBytes { completeLine($0, emit, lineRecord) }
                 line.removeAll(keepingCapacity: true)
                 pending = line
                 if pending.capacity > 1 << 16 { releasePending() }
@@ -96,10 +121,16 @@ public struct RecordParser: Sendable {
     /// End of input: emits a final unterminated record, if any.
     /// The parser is then ready for a new input, counting lines from 1.
     public mutating func finish(_ emit: (Result<Record, RecordError>) -> Void) {
+        finish(emit) { line in emit(.success(Record(event: Event(data: String(decoding: line, as: UTF8.self))))) }
+    }
+
+    private mutating func finish(
+        _ emit: (Result<Record, RecordError>) -> Void, line lineRecord: (UnsafeRawBufferPointer) -> Void
+    ) {
         if !skippingLine && !pending.isEmpty {
             let line = pending
             pending = []
-            line.withUnsafeBytes { completeLine($0, emit) }
+            line.withUnsafeBytes { completeLine($0, emit, lineRecord) }
         }
         if format == .sse { dispatchBlock(emit) }
         releasePending()
@@ -142,7 +173,11 @@ public struct RecordParser: Sendable {
     }
 
     /// One line without its LF.
-    private mutating func completeLine(_ raw: UnsafeRawBufferPointer, _ emit: (Result<Record, RecordError>) -> Void) {
+    @inline(__always)
+    private mutating func completeLine(
+        _ raw: UnsafeRawBufferPointer, _ emit: (Result<Record, RecordError>) -> Void,
+        _ lineRecord: (UnsafeRawBufferPointer) -> Void
+    ) {
         var line = raw
         if let last = line.last, last == 0x0D { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
         if lineNumber == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
@@ -155,7 +190,7 @@ public struct RecordParser: Sendable {
         switch format {
         case .line:
             if line.isEmpty { return }
-            emit(.success(Record(event: Event(data: String(decoding: line, as: UTF8.self)))))
+            lineRecord(line)
         case .json:
             parseJSON(line, emit)
         case .sse:

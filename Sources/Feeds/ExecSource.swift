@@ -118,7 +118,7 @@ private final class Runner: @unchecked Sendable {
             let outcome: String
             do {
                 let child = try ChildProcess.spawn(command: command)
-                group.set(child.pid)
+                group.set(child.group)
                 // A stop that came while spawning found no group to signal.
                 if thread.isStopping { child.signalGroup(SIGTERM) }
                 logger.debug("\(name): started pid \(child.pid)")

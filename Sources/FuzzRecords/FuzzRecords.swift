@@ -20,6 +20,22 @@ enum FuzzRecords {
             guard case .success(let record) = result else { continue }
             check(record, format: format)
         }
+        if format == .line {
+            precondition(runLines(maxRecordBytes: maxRecordBytes, pieces) == out, "feedLines disagrees with feed")
+        }
+        return out
+    }
+
+    /// The `line` format through `feedLines` (bytes, no String per line), as records.
+    static func runLines(maxRecordBytes: Int, _ pieces: [ArraySlice<UInt8>]) -> [Result<Record, RecordError>] {
+        var parser = RecordParser(format: .line, maxRecordBytes: maxRecordBytes)
+        var out: [Result<Record, RecordError>] = []
+        let line: (UnsafeRawBufferPointer) -> Void = { out.append(.success(Record(event: Event(data: String(decoding: $0, as: UTF8.self))))) }
+        let failure: (RecordError) -> Void = { out.append(.failure($0)) }
+        for piece in pieces {
+            piece.withUnsafeBytes { parser.feedLines($0, line: line, failure: failure) }
+        }
+        parser.finishLines(line: line, failure: failure)
         return out
     }
 
@@ -54,6 +70,8 @@ enum FuzzRecords {
         let id = EventID(millis: UInt64(input.count) * 1_000_003, sequence: UInt64(selector))
         let wire = EventEncoder.encode(id: id, type: type, data: data)
         let bytes = Array(UnsafeRawBufferPointer(wire.bytes))
+        let fromBytes = Array(data.utf8).withUnsafeBytes { EventEncoder.encode(id: id, type: type, data: $0) }
+        precondition(Array(UnsafeRawBufferPointer(fromBytes.bytes)) == bytes, "the encoder's byte entry disagrees")
         guard let crlf = bytes.firstIndex(of: 0x0D), crlf + 1 < bytes.count, bytes[crlf + 1] == 0x0A,
             let size = Int(String(decoding: bytes[..<crlf], as: UTF8.self), radix: 16)
         else { preconditionFailure("no chunk size line") }

@@ -13,7 +13,9 @@ public enum IOResult: Equatable, Sendable {
 /// Thin wrappers over the socket calls: EINTR retried, EAGAIN returned as a value.
 public enum Socket {
     /// A non-blocking listening TCP socket on `host:port`; returns it and the bound port.
-    public static func listen(host: String, port: Int, backlog: Int32 = 4096) throws(SystemError) -> (fd: Int32, port: Int) {
+    /// With `reusePort`, several processes may bind the same port (`SO_REUSEPORT`)
+    /// and the kernel spreads new connections among them.
+    public static func listen(host: String, port: Int, backlog: Int32 = 4096, reusePort: Bool = false) throws(SystemError) -> (fd: Int32, port: Int) {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -28,6 +30,7 @@ public enum Socket {
         guard fd >= 0 else { throw SystemError("socket") }
         var on: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        if reusePort { setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size)) }
         if info.pointee.ai_family == AF_INET6 {
             setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<Int32>.size))
         }

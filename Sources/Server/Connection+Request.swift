@@ -94,7 +94,19 @@ extension Connection {
 
     func received(body bytes: UnsafeRawBufferPointer) {
         if let publishBody {
-            if let refusal = publishBody.consume(bytes) { respond(refusal, closing: true) }
+            if let refusal = publishBody.consume(bytes) {
+                respond(refusal, closing: true)
+            } else if publishBody.isBackedUp && !readPaused {
+                // The store is behind this upload: read on once it catches up.
+                readPaused = true
+                updateInterest()
+                publishBody.onDrained = { [weak self] in
+                    guard let self, self.readPaused, !self.isClosed else { return }
+                    self.readPaused = false
+                    self.updateInterest()
+                    self.process()
+                }
+            }
             return
         }
         discardedBody += bytes.count
@@ -119,12 +131,12 @@ extension Connection {
             } else {
                 respond(.text(200, "ready"))
             }
-        case .presence:
-            respond(.text(404, "presence is not enabled on this server"))
+        case .presence(let channel):
+            respondPresence(channel)
         case .publish:
             guard let body = publishBody else { return }
             publishBody = nil
-            respond(body.finish())
+            answerWhenPublished(body)
         case .preflight:
             var headers: [(name: String, value: String)] = [("Allow", Router.streamMethods)]
             if !server.corsHeaders(for: head).isEmpty {
@@ -190,6 +202,22 @@ extension Connection {
         return server.isAuthorized(head)
     }
 
+    /// Answers a publish once its events are kept: at once in memory; with a
+    /// store, the connection waits (reading nothing more) for the store's answer.
+    func answerWhenPublished(_ body: PublishBody, closing: Bool = false) {
+        var synchronous = true
+        phase = .waiting
+        body.finish { [weak self] response in
+            guard let self, !self.isClosed, self.phase == .waiting else { return }
+            self.phase = .awaitingHead
+            self.phaseSince = self.context.loop.now
+            self.respond(response, closing: closing)
+            // Inside `process` already when the answer came at once.
+            if !synchronous && !self.isClosed { self.process() }
+        }
+        synchronous = false
+    }
+
     static func hasBody(_ head: RequestHead) -> Bool {
         if head.header("Transfer-Encoding") != nil { return true }
         if let length = head.header("Content-Length"), length.trimmingSpaces() != "0" { return true }
@@ -221,7 +249,7 @@ extension Connection {
             return
         }
         publishBody = PublishBody(
-            hub: server.hub, logger: server.logger, channel: channel, eventType: eventType,
+            hub: server.hub, loop: context.loop, logger: server.logger, channel: channel, eventType: eventType,
             contentType: head.header("Content-Type"), format: format, maxBody: maxBody)
         if head.minorVersion >= 1, head.header("Expect")?.lowercased() == "100-continue" {
             outbox.append(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))

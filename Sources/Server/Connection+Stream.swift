@@ -50,6 +50,7 @@ extension Connection {
             state.slots[i] = context.subscribe(self, window: result.windows[i])
         }
         stream = state
+        joinPresence(channels, identity: identity)
         phase = .streaming
         // The subscribe synced the loop's windows: their other readers have news too.
         context.markSubscribers(of: result.synced)

@@ -52,6 +52,8 @@ final class Connection: EventHandler {
     private(set) var isClosed = false
     var readPaused = false
     var stream: StreamState?
+    /// The channels this stream counts in for presence.
+    var presence: PresenceMembership?
     /// The access log's facts about this connection; nil without `--access-log`.
     var accessEntry: AccessLog.Entry?
 
@@ -256,6 +258,7 @@ final class Connection: EventHandler {
         guard !isClosed else { return }
         isClosed = true
         context.loop.remove(fd)
+        leavePresence()
         if let stream {
             accessStreamEnded(reason)
             if let timer = stream.expiryTimer { context.loop.cancel(timer) }
@@ -305,11 +308,13 @@ final class Connection: EventHandler {
             // A streaming upload may wait for hours: answer it now with what it published.
             if let body = publishBody, body.isStreaming {
                 publishBody = nil
-                respond(body.finish(), closing: true)
+                answerWhenPublished(body, closing: true)
             }
         case .draining:
             break
         case .waiting:
+            // A publish waiting for the store is answered when the store answers.
+            guard waitingRequest != nil else { break }
             waitingRequest = nil
             phase = .readingBody
             respond(.text(503, PublishError.shuttingDown.description, headers: [("Retry-After", "5")]), closing: true)

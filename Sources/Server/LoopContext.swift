@@ -272,6 +272,8 @@ final class LoopContext: EventHandler, @unchecked Sendable {
         let headerTimeout = UInt64(server.configuration.headerTimeoutSeconds * 1e9)
         let heartbeat = UInt64(server.configuration.heartbeatSeconds * 1e9)
         let bodyTimeout = UInt64(server.configuration.bodyTimeoutSeconds * 1e9)
+        // One loop times the presence leave grace for all.
+        if group.index == 0 { server.presence?.registry.tick(now: now) }
         var index = 0
         while index < connections.count {
             let connection = connections[index]

@@ -47,6 +47,7 @@ enum MetricsReport {
         family("sse_backend_up", "gauge", "1 while the event store can be reached (always 1 in memory).")
         out += "sse_backend_up \(server.hub.store?.unavailableReason == nil ? 1 : 0)\n"
         if server.accessPolicy != nil { out += metrics.auth.render() }
+        out += presence(server, showsAll: showsAll)
         return out
     }
 

@@ -32,14 +32,30 @@ final class PublishBody {
     private var ids: [EventID] = []
     private var count = 0
     private var refused: Response?
+    /// Malformed records of a `?format=` upload: reported at most a line a second.
+    private var reporter: MalformedRecordReporter
     static let maxReportedIDs = 10_000
+    /// With a shared store: batches sent and not yet answered, and what to do
+    /// once the last one is (answer the request).
+    private(set) var inFlight = 0
+    private var whenAnswered: ((Response) -> Void)?
+    /// Called when a streaming upload that was held back may be read again.
+    var onDrained: (() -> Void)?
+    private let loop: EventLoop
+    /// Batches in flight past which a streaming upload stops being read.
+    static let maxInFlight = 16
 
-    init(hub: Hub, logger: Logger, channel: String, eventType: String, contentType: String?, format: RecordFormat?, maxBody: Int) {
+    init(
+        hub: Hub, loop: EventLoop, logger: Logger, channel: String, eventType: String, contentType: String?,
+        format: RecordFormat?, maxBody: Int
+    ) {
         self.hub = hub
+        self.loop = loop
         self.logger = logger
         self.channel = channel
         self.eventType = eventType
         self.maxBody = maxBody
+        reporter = MalformedRecordReporter(name: "publish to \(channel)", logger: logger)
         let media = contentType?.split(separator: ";").first?.trimmingSpaces().lowercased() ?? ""
         if let format {
             kind = .records
@@ -63,9 +79,19 @@ final class PublishBody {
     func consume(_ bytes: UnsafeRawBufferPointer) -> Response? {
         if let refused { return refused }
         switch kind {
+        case .records where records?.format == .line && refused == nil:
+            // Bytes straight to the encoder, no String per line (RecordBatch).
+            var lines = RecordBatch()
+            var reporter = self.reporter
+            records?.feedLines(bytes, line: { lines.append($0) }, failure: { reporter.report($0) })
+            reporter.tick()
+            self.reporter = reporter
+            publish(lines)
+            return refused
         case .records:
             var batch: [Record] = []
             records?.feed(bytes) { result in collect(result, into: &batch) }
+            reporter.tick()
             publish(batch)
             return refused
         case .text, .json, .eventStream:
@@ -79,13 +105,40 @@ final class PublishBody {
         }
     }
 
-    /// The body is complete: publish what it holds and answer.
-    func finish() -> Response {
+    /// Too many batches wait for the store: stop reading the upload for now.
+    var isBackedUp: Bool { inFlight >= Self.maxInFlight }
+
+    /// The body is complete: publish what it holds, then `answer` (at once in
+    /// memory; once the store has answered for every batch with one).
+    func finish(then answer: @escaping (Response) -> Void) {
+        let early = publishRest()
+        if let early, inFlight == 0 {
+            answer(early)
+            return
+        }
+        if inFlight == 0 {
+            answer(response())
+        } else {
+            whenAnswered = answer
+        }
+    }
+
+    /// The answer for what was published: the ids, or why not.
+    private func response() -> Response {
+        if let refused { return refused }
+        let list = ids.map { "\"\($0)\"" }.joined(separator: ",")
+        let more = count > ids.count ? ",\"count\":\(count)" : ""
+        return .json(200, "{\"ids\":[\(list)]\(more)}")
+    }
+
+    /// Publishes what the body holds; a response when it is refused outright.
+    private func publishRest() -> Response? {
         if let refused { return refused }
         switch kind {
         case .records:
             var batch: [Record] = []
             records?.finish { result in collect(result, into: &batch) }
+            reporter.flush()
             publish(batch)
         case .text:
             var data = buffer[...]
@@ -94,7 +147,10 @@ final class PublishBody {
                 if data.last == 0x0D { data = data.dropLast() }
             }
             guard !data.isEmpty else { return .text(400, "empty body: nothing to publish") }
-            publish([Record(event: Event(type: eventType, data: String(decoding: data, as: UTF8.self)))])
+            // The body's bytes go to the encoder as they are: no String, Record or routed array.
+            var one = RecordBatch()
+            data.withUnsafeBytes { one.append($0) }
+            publish(one)
         case .json:
             // JSON text may span lines; outside strings a line break is only
             // white space, and inside strings it cannot appear raw, so the body
@@ -125,34 +181,79 @@ final class PublishBody {
             guard !batch.isEmpty else { return .text(400, "no events in the text/event-stream body") }
             publish(batch)
         }
-        if let refused { return refused }
-        let list = ids.map { "\"\($0)\"" }.joined(separator: ",")
-        let more = count > ids.count ? ",\"count\":\(count)" : ""
-        return .json(200, "{\"ids\":[\(list)]\(more)}")
+        return nil
     }
 
     private func collect(_ result: Result<Record, RecordError>, into batch: inout [Record]) {
         switch result {
         case .success(let record): batch.append(record)
-        case .failure(let error): logger.warning("publish to \(channel): record at line \(error.line) skipped: \(error.message)")
+        case .failure(let error): reporter.report(error)
+        }
+    }
+
+    private func publish(_ lines: RecordBatch) {
+        guard !lines.isEmpty, refused == nil else { return }
+        inFlight += 1
+        let loop = self.loop
+        let body = LoopBound(self, on: loop)
+        hub.submit(lines, type: eventType, to: channel) { result in
+            if loop.inLoopThread {
+                body.value.submitted(result)
+            } else {
+                loop.execute { body.value.submitted(result) }
+            }
         }
     }
 
     private func publish(_ records: [Record]) {
         guard !records.isEmpty, refused == nil else { return }
-        do {
-            let routed = records.map { record in
-                (channel: record.channel ?? channel, event: record.event.type == "message" && eventType != "message"
-                    ? Event(type: eventType, data: record.event.data) : record.event)
+        let routed = records.map { record in
+            RoutedEvent(
+                channel: record.channel ?? channel,
+                event: record.event.type == "message" && eventType != "message" ? Event(type: eventType, data: record.event.data) : record.event)
+        }
+        inFlight += 1
+        let loop = self.loop
+        let body = LoopBound(self, on: loop)
+        hub.submit(routed) { result in
+            // In memory the answer comes at once, on this loop; from a store, later, elsewhere.
+            if loop.inLoopThread {
+                body.value.submitted(result)
+            } else {
+                loop.execute { body.value.submitted(result) }
             }
-            let new = try hub.publish(routed: routed)
+        }
+    }
+
+    private func submitted(_ result: Result<[EventID], PublishError>) {
+        inFlight -= 1
+        switch result {
+        case .success(let new):
             count += new.count
             ids += new
             if ids.count > Self.maxReportedIDs * 2 { ids.removeFirst(ids.count - Self.maxReportedIDs) }
-        } catch .shuttingDown {
-            refused = .text(503, PublishError.shuttingDown.description, headers: [("Retry-After", "5")])
-        } catch {
-            logger.warning("publish to \(channel): \(error)")
+        case .failure(let error):
+            if refused == nil { refused = Self.refusal(for: error) }
+            if case .invalidEventType = error { logger.warning("publish to \(channel): \(error)") }
+        }
+        if inFlight == 0, let answer = whenAnswered {
+            whenAnswered = nil
+            answer(response())
+        }
+        if inFlight <= Self.maxInFlight / 4, let onDrained {
+            onDrained()
+        }
+    }
+
+    /// The answer to a publish the hub or the store refused.
+    static func refusal(for error: PublishError) -> Response {
+        switch error {
+        case .shuttingDown, .unavailable, .tooManyChannels:
+            return .text(503, error.description, headers: [("Retry-After", "1")])
+        case .reservedChannel:
+            return .text(403, error.description)
+        case .invalidChannel, .invalidEventType, .emptyData:
+            return .text(400, error.description)
         }
     }
 }

@@ -56,7 +56,8 @@ public final class Server: @unchecked Sendable {
             accessPolicyFailure = error.description
         }
         context = ServerContext(
-            configuration: configuration, hub: hub, logger: logger, staticFiles: files, accessLog: accessLog, accessPolicy: policy)
+            configuration: configuration, hub: hub, logger: logger, staticFiles: files, accessLog: accessLog, accessPolicy: policy,
+            presence: PresenceService(configuration: configuration, hub: hub, clock: clock, logger: logger))
     }
 
     /// `http://HOST:PORT` as a client would type it.
@@ -69,7 +70,7 @@ public final class Server: @unchecked Sendable {
     public func start() throws(SystemError) {
         if accessLogFailure != nil { throw SystemError("access log", errno: EACCES, detail: accessLogFailure) }
         if accessPolicyFailure != nil { throw SystemError("access control", errno: EINVAL, detail: accessPolicyFailure) }
-        let (fd, boundPort) = try Socket.listen(host: configuration.host, port: configuration.port)
+        let (fd, boundPort) = try Socket.listen(host: configuration.host, port: configuration.port, reusePort: configuration.reusePort)
         listenerFD = fd
         port = boundPort
         for index in 0..<hub.groupCount {
@@ -89,6 +90,7 @@ public final class Server: @unchecked Sendable {
             thread.start()
         }
         context.accessLog?.start()
+        context.presence?.start()
     }
 
     /// The first step of a stop, at once: no new connections, and publishing is
@@ -123,6 +125,7 @@ public final class Server: @unchecked Sendable {
         for _ in loops { _ = exited.wait(timeout: .now() + 2) }
         // After the loops: their last lines (streams ended by the stop) are in the queue.
         context.accessLog?.stop()
+        context.presence?.stop()
         if listenerFD >= 0 {
             Socket.close(listenerFD)
             listenerFD = -1

@@ -20,11 +20,15 @@ final class ServerContext: Sendable {
     let accessPolicy: AccessPolicy?
     /// Makes each loop's client for the auth callback.
     let makeAuthCaller: (@Sendable (EventLoop) -> AuthCaller?)?
+    /// Who is connected where, and the webhooks; nil only in tests that build a context by hand.
+    let presence: PresenceService?
 
     init(
         configuration: ServerConfiguration, hub: Hub, logger: Logger, staticFiles: StaticFiles?, accessLog: AccessLog? = nil,
-        accessPolicy: AccessPolicy? = nil, makeAuthCaller: (@Sendable (EventLoop) -> AuthCaller?)? = nil
+        accessPolicy: AccessPolicy? = nil, makeAuthCaller: (@Sendable (EventLoop) -> AuthCaller?)? = nil,
+        presence: PresenceService? = nil
     ) {
+        self.presence = presence
         self.accessPolicy = accessPolicy
         self.makeAuthCaller = makeAuthCaller
         self.configuration = configuration
@@ -44,6 +48,7 @@ final class ServerContext: Sendable {
         if let accessPolicy {
             steps.append(AuthorizationStep(server: self, policy: accessPolicy, loop: loop.loop, caller: makeAuthCaller?(loop.loop)))
         }
+        if let store = hub.store { steps.append(HistoryStep(hub: hub, store: store, loop: loop.loop)) }
         return steps
     }
 

@@ -1,3 +1,5 @@
+import Glibc
+
 /// An incremental, allocation-free `text/event-stream` parser that recognises the bench's own
 /// payload. Lines end at LF, CRLF or CR (WHATWG); a blank line dispatches the event if it had a
 /// `data` field. The first `data` line of the form `{"t":NANOS,"seq":N…` gives the event's publish
@@ -65,11 +67,31 @@ struct EventParser {
                 }
             case .dataValue:
                 valueByte(b)
+                // The stamp's bytes in a loop of their own (no dispatch on the line state per byte).
+                while i < end && value != .matched && value != .foreign {
+                    let c = p[i]
+                    if c == 0x0A || c == 0x0D { break }
+                    valueByte(c)
+                    i += 1
+                }
+                // Once the stamp is read (or the value is not the bench's), the rest of the line
+                // (the padding) only has to be skipped, not looked at byte by byte.
+                if value == .matched || value == .foreign { i = Self.lineEnd(p, i, end) }
             case .skip:
                 // The rest of a line we do not care about: jump straight to its end.
-                while i < end && p[i] != 0x0A && p[i] != 0x0D { i += 1 }
+                i = Self.lineEnd(p, i, end)
             }
         }
+    }
+
+    /// The position of the first CR or LF in `p[i..<end]`, or `end`: two vectorised scans.
+    @inline(__always)
+    private static func lineEnd(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> Int {
+        guard i < end else { return end }
+        var stop = end
+        if let lf = memchr(p + i, 0x0A, end - i) { stop = UnsafeRawPointer(lf) - UnsafeRawPointer(p) }
+        if let cr = memchr(p + i, 0x0D, stop - i) { stop = UnsafeRawPointer(cr) - UnsafeRawPointer(p) }
+        return stop
     }
 
     @inline(__always)

@@ -5,7 +5,7 @@ import Glibc
 let usage = """
     usage: sse-bench SCENARIO --sub URL [--pub URL] [--server-pid PID] [--server NAME] [options]
            sse-bench ingest --sub URL --fifo PATH [--lines N] [--server-pid PID]
-           sse-bench compare A.jsonl B.jsonl [--names A,B]
+           sse-bench compare A.jsonl B.jsonl [C.jsonl] [--names A,B,C]
       SCENARIO: S1 (1,000 subs, 100 ev/s, 20 s)  S2 (10,000 subs, 10 ev/s, 20 s)
                 S3 (1 sub, publish as fast as possible, 10 s)  S4 (15,000 idle subs: memory)
                 smoke (50 subs, 100 events, exits 1 unless all delivered)  run (custom)
@@ -68,10 +68,15 @@ func main() -> Int32 {
             try publish(report, o)
             return report.jsonLine.contains("\"ok\":true") ? 0 : 1
         case "compare":
-            guard o.positional.count == 2 else { throw BenchError.usage("compare A.jsonl B.jsonl [--names A,B]") }
-            let names = (o.string("names") ?? "A,B").split(separator: ",").map(String.init)
-            print(Compare.table(try Compare.load(o.positional[0]), try Compare.load(o.positional[1]),
-                                nameA: names.first ?? "A", nameB: names.count > 1 ? names[1] : "B"))
+            guard (2...3).contains(o.positional.count) else {
+                throw BenchError.usage("compare A.jsonl B.jsonl [C.jsonl] [--names A,B,C]")
+            }
+            let names = (o.string("names") ?? "A,B,C").split(separator: ",").map(String.init)
+            var runs: [(name: String, rows: [[String: String]])] = []
+            for (i, path) in o.positional.enumerated() {
+                runs.append((i < names.count ? names[i] : ["A", "B", "C"][i], try Compare.load(path)))
+            }
+            print(Compare.table(runs))
             return 0
         default:
             let settings = try Scenarios.settings(args[1], o)

@@ -32,6 +32,24 @@ private func parse(_ input: [UInt8], format: RecordFormat, max: Int = 1 << 20, c
         start = cut
     }
     parser.finish(emit)
+    if format == .line {
+        #expect(parseLines(input, max: max, cuts: cuts) == out, "feedLines agrees with feed")
+    }
+    return out
+}
+
+/// The same through `feedLines`, the byte path with no String per line.
+private func parseLines(_ input: [UInt8], max: Int, cuts: [Int]) -> [Outcome] {
+    var parser = RecordParser(format: .line, maxRecordBytes: max)
+    var out: [Outcome] = []
+    let line: (UnsafeRawBufferPointer) -> Void = { out.append(.record(nil, "message", String(decoding: $0, as: UTF8.self))) }
+    let failure: (RecordError) -> Void = { out.append(.error($0.line)) }
+    var start = 0
+    for cut in cuts + [input.count] {
+        input[start..<cut].withUnsafeBytes { parser.feedLines($0, line: line, failure: failure) }
+        start = cut
+    }
+    parser.finishLines(line: line, failure: failure)
     return out
 }
 

@@ -76,6 +76,43 @@ struct ExecSourceTests {
         #expect(waitUntil(timeout: 2) { !pids.contains(where: processExists) })
     }
 
+    @Test(
+        "the command and what it started end when the server is killed with SIGKILL",
+        .enabled(if: sseServeBinary() != nil, "needs the sse-serve binary: swift build first"))
+    func serverKilled() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let pidFile = directory.path + "/pids"
+        let server = Process()
+        server.executableURL = sseServeBinary()
+        // The pids are written to a temporary name and renamed, so the test never reads half a file.
+        server.arguments = [
+            "--port", "0", "--quiet",
+            "exec:sleep 60 & echo $! $$ > \(pidFile).tmp; mv \(pidFile).tmp \(pidFile); wait",
+        ]
+        server.standardInput = FileHandle.nullDevice
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        var pids: [pid_t] = []
+        let started = waitUntil(timeout: 10) {
+            pids = ((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace)
+                .compactMap { pid_t($0) }
+            return pids.count == 2
+        }
+        guard started else {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+            Issue.record("the exec command never wrote its pids")
+            return
+        }
+        #expect(pids.allSatisfy(isRunning))
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+        #expect(waitUntil(timeout: 5) { !pids.contains(where: isRunning) }, "sleep and shell \(pids) outlived the server")
+        for pid in pids where isRunning(pid) { kill(pid, SIGKILL) }
+    }
+
     @Test("a child's blocked or ignored signals do not leak from the server")
     func cleanSignals() throws {
         var blocked = sigset_t()

@@ -87,3 +87,38 @@ struct StdinSourceTests {
         #expect(all.first == "line 0" && all.last == "line \(count - 1)")
     }
 }
+
+@Suite("Stdin source, malformed floods")
+struct StdinMalformedFloodTests {
+    @Test("10,000 malformed lines among good ones: every good line is published, the reports are few and count them all")
+    func flood() throws {
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        let hub = Hub(bufferSize: 20_000)
+        let log = CapturedLog()
+        let source = StdinSource(channel: "in", options: SourceOptions(format: .json, standardInput: fds[0]))
+        let started = Date()
+        try source.start(hub: hub, logger: log.logger)
+        var text = ""
+        for i in 0..<10_000 {
+            text += "{oops \(i)\n"
+            if i % 10 == 0 { text += "{\"data\":\"good \(i / 10)\"}\n" }
+        }
+        writeAll(fds[1], text)
+        close(fds[1])
+        #expect(source.waitUntilStopped(timeout: 10))
+        let seconds = Date().timeIntervalSince(started)
+        #expect(datas(hub, "in") == (0..<1000).map { "good \($0)" })
+        let reports = log.text.split(separator: "\n").filter { $0.contains("malformed record") && !$0.contains("end of input") }
+        // One at once, then at most one a second, and the last count at the end of input.
+        #expect(reports.count >= 1 && Double(reports.count) <= seconds + 3, "\(reports.count) report lines in \(seconds) s")
+        #expect(reports.first?.contains("skipped a malformed record at line 1: not valid JSON") == true)
+        let counted = reports.dropFirst().compactMap { line -> Int? in
+            guard let range = line.range(of: "skipped ") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        #expect(1 + counted.reduce(0, +) == 10_000, "every malformed line is counted once")
+        #expect(log.text.contains("end of input after 1000 events (10000 malformed records skipped)"))
+    }
+}

@@ -83,7 +83,7 @@ final class CapturedLog: @unchecked Sendable {
     init(level: Logger.Level = .debug) {
         path = NSTemporaryDirectory() + "/feeds-log-" + UUID().uuidString
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
-        logger = Logger(level: level, fd: fd)
+        logger = Logger(level: level, fd: fd, timestamps: false)
     }
 
     var text: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
@@ -92,4 +92,26 @@ final class CapturedLog: @unchecked Sendable {
         close(fd)
         unlink(path)
     }
+}
+
+/// The built `sse-serve` binary beside the test bundle, if there is one.
+func sseServeBinary() -> URL? {
+    var candidates: [URL] = []
+    var folder = Bundle.main.bundleURL
+    for _ in 0..<4 {
+        candidates.append(folder.appendingPathComponent("sse-serve"))
+        folder = folder.deletingLastPathComponent()
+    }
+    candidates += Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent().appendingPathComponent("sse-serve") }
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
+
+/// True while `pid` is a process that has not exited (a zombie waiting for
+/// its reaper has exited).
+func isRunning(_ pid: pid_t) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return false }
+    return !stat[stat.index(after: close)...].hasPrefix(" Z")
 }

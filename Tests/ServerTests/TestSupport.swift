@@ -20,14 +20,22 @@ final class TestServer {
         let options = try CommandLineOptions.parse(["--port", "0", "--threads", "2"] + arguments)
         app = Application(options: options, logger: .silent)
         try app.server.start()
+        app.startStore()
         for spec in options.sources {
             let source = try spec.makeSource(options: .init(format: options.server.format))
             try source.start(hub: app.server.hub, logger: .silent)
         }
     }
 
-    func stop() { app.server.shutdown(grace: 2) }
-    deinit { app.server.shutdown(grace: 0.5) }
+    func stop() {
+        app.server.shutdown(grace: 2)
+        app.stopStore()
+    }
+
+    deinit {
+        app.server.shutdown(grace: 0.5)
+        app.stopStore()
+    }
 
     func connect() throws -> RawClient { try RawClient(port: port) }
 }

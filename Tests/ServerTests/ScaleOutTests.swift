@@ -1,0 +1,115 @@
+import Foundation
+import TestKit
+import XCTest
+
+@testable import EventStream
+@testable import Server
+import App
+
+/// Several nodes on one real `redis-server`: every node serves every channel.
+final class ScaleOutTests: XCTestCase {
+    private var redis: RedisServer!
+
+    override func setUpWithError() throws {
+        redis = try RedisServer()
+    }
+
+    override func tearDown() {
+        redis?.stop()
+        redis = nil
+    }
+
+    private func node(_ extra: [String] = []) throws -> TestServer {
+        let server = try TestServer(["--redis", "unix://\(redis.socketPath)"] + extra)
+        XCTAssertTrue(waitUntil { server.hub.store?.unavailableReason == nil }, "node never reached Redis")
+        return server
+    }
+
+    private func events(_ client: RawClient) -> [ParsedEvent] {
+        EventStreamText.events(EventStreamText.dechunk(HTTPClient.parse(client.text).body))
+    }
+
+    func testAnEventPublishedOnOneNodeReachesEverySubscriberOfEveryNodeOnceInOrder() throws {
+        let nodes = try (0..<3).map { _ in try node() }
+        let clients = try nodes.map { node -> RawClient in
+            let client = try node.connect()
+            client.send("GET /events/room HTTP/1.1\r\nHost: x\r\n\r\n")
+            XCTAssertTrue(client.read(untilContains: "retry:"))
+            return client
+        }
+        var ids: [String] = []
+        for i in 0..<20 {
+            let reply = try HTTPClient.post(nodes[i % 3].port, "/events/room", body: "e\(i)")
+            XCTAssertEqual(reply.status, 200, reply.body)
+            ids.append(String(reply.body.split(separator: "\"")[3]))
+        }
+        for client in clients {
+            XCTAssertTrue(client.read(untilContains: "data: e19\n", timeout: 10))
+            XCTAssertEqual(events(client).map(\.data), (0..<20).map { "e\($0)" })
+            XCTAssertEqual(events(client).compactMap(\.id), ids)
+        }
+        let parsed = ids.compactMap { EventID(parsing: $0) }
+        XCTAssertEqual(parsed, parsed.sorted())
+        XCTAssertEqual(Set(parsed).count, 20)
+    }
+
+    func testALastEventIDFromOneNodeReplaysOnAnotherFromRedis() throws {
+        let a = try node()
+        var ids: [String] = []
+        for i in 0..<5 {
+            let reply = try HTTPClient.post(a.port, "/events/log", body: "r\(i)")
+            ids.append(String(reply.body.split(separator: "\"")[3]))
+        }
+        // A node started afterwards, whose cache never saw the channel's start.
+        let b = try node(["--buffer", "100"])
+        let client = try b.connect()
+        client.send("GET /events/log HTTP/1.1\r\nHost: x\r\nLast-Event-ID: \(ids[1])\r\n\r\n")
+        XCTAssertTrue(client.read(untilContains: "data: r4\n", timeout: 10))
+        XCTAssertEqual(events(client).map(\.data), ["r2", "r3", "r4"])
+        _ = try HTTPClient.post(a.port, "/events/log", body: "live")
+        XCTAssertTrue(client.read(untilContains: "data: live\n", timeout: 10))
+        XCTAssertEqual(events(client).map(\.data), ["r2", "r3", "r4", "live"])
+    }
+
+    func testWithRedisAwayPublishingIs503AndStreamsStayOpenThenCatchUp() throws {
+        let a = try node()
+        let b = try node()
+        let client = try b.connect()
+        client.send("GET /events/faults HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertTrue(client.read(untilContains: "retry:"))
+        _ = try HTTPClient.post(a.port, "/events/faults", body: "before")
+        XCTAssertTrue(client.read(untilContains: "data: before\n", timeout: 10))
+        redis.pause()
+        let started = Date()
+        let refused = try HTTPClient.post(a.port, "/events/faults", body: "refused")
+        XCTAssertEqual(refused.status, 503, refused.body)
+        XCTAssertNotNil(refused.headers["retry-after"])
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+        XCTAssertTrue(waitUntil(timeout: 10) { (try? HTTPClient.get(a.port, "/readyz").status) == 503 })
+        redis.resume()
+        XCTAssertTrue(waitUntil(timeout: 10) { (try? HTTPClient.get(a.port, "/readyz").status) == 200 })
+        let after = try HTTPClient.post(a.port, "/events/faults", body: "after")
+        XCTAssertEqual(after.status, 200, after.body)
+        XCTAssertTrue(client.read(untilContains: "data: after\n", timeout: 10))
+        XCTAssertEqual(events(client).map(\.data), ["before", "after"], "the refused event was delivered later")
+    }
+
+    func testAMalformedRedisURLIsRefusedWithTheReason() throws {
+        XCTAssertThrowsError(try CommandLineOptionsParse(["--redis", "redis://host:notaport"])) { error in
+            XCTAssertTrue("\(error)".contains("--redis"), "\(error)")
+        }
+    }
+
+    private func waitUntil(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+}
+
+private func CommandLineOptionsParse(_ arguments: [String]) throws {
+    _ = try App.CommandLineOptions.parse(arguments)
+}
