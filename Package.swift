@@ -23,7 +23,7 @@ let package = Package(
         // Event sources: ticker, tail, stdin, exec, the sse: relay.
         .target(name: "Feeds", dependencies: ["EventStream", "Reactor", "CShim", "HTTP", "OutboundHTTP"]),
         // The server: connections, routing, handlers, static files, metrics, options.
-        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Auth", "Presence", "CShim"]),
+        .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Auth", "Presence", "CShim", "OutboundHTTP"]),
         // Command line → configuration, server and sources wired together; used by main and the tests.
         .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor", "RESP", "RedisBackend"]),
         // Access control as pure logic: SHA-256/HMAC, base64, JWT (HS256), channel globs,

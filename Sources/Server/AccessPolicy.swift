@@ -53,13 +53,14 @@ final class AccessPolicy: Sendable {
 
 /// Where the auth callback goes: the app's `http://` URL.
 struct AuthCallbackTarget: Sendable {
-    let url: String
+    let url: HTTPURL
 
-    init(url: String) throws(AccessPolicyError) {
-        guard url.hasPrefix("http://") else {
-            throw AccessPolicyError(message: "only http:// is supported (TLS is not built in: put a local TLS proxy in front of an https app), got '\(url)'")
+    init(url text: String) throws(AccessPolicyError) {
+        do {
+            url = try HTTPURL.parse(text)
+        } catch {
+            throw AccessPolicyError(message: error.description)
         }
-        self.url = url
     }
 }
 

@@ -15,7 +15,7 @@ extension Connection {
             refuseOverCapacity(head)
             return
         }
-        let request = ServerRequest(head: head, route: Router.route(head), clientAddress: "", connection: self)
+        let request = ServerRequest(head: head, route: Router.route(head), connection: self)
         self.request = request
         self.route = request.route
         runSteps(request, from: 0)

@@ -46,7 +46,9 @@ final class ServerContext: Sendable {
     func makeSteps(for loop: LoopContext) -> [RequestStep] {
         var steps: [RequestStep] = [PublishTokenStep(server: self, policy: accessPolicy)]
         if let accessPolicy {
-            steps.append(AuthorizationStep(server: self, policy: accessPolicy, loop: loop.loop, caller: makeAuthCaller?(loop.loop)))
+            let caller: AuthCaller? = makeAuthCaller.map { $0(loop.loop) }
+                ?? accessPolicy.callback.map { OutboundAuthCaller(url: $0.url, loop: loop.loop) }
+            steps.append(AuthorizationStep(server: self, policy: accessPolicy, loop: loop.loop, caller: caller))
         }
         if let store = hub.store { steps.append(HistoryStep(hub: hub, store: store, loop: loop.loop)) }
         return steps

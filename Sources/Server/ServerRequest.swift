@@ -10,7 +10,8 @@ final class ServerRequest {
     let head: RequestHead
     /// Steps may narrow it (an auth answer's `SSE-Channels`).
     var route: Route
-    let clientAddress: String
+    /// The peer's address, looked up on first use.
+    var clientAddress: String { connection?.clientAddress ?? "-" }
     var identity = Identity.anonymous
     /// Response headers every answer to this request carries (CORS).
     var extraHeaders: [(name: String, value: String)] = []
@@ -18,10 +19,9 @@ final class ServerRequest {
     /// The index of the step that suspended the request.
     var suspendedAt = 0
 
-    init(head: RequestHead, route: Route, clientAddress: String, connection: Connection) {
+    init(head: RequestHead, route: Route, connection: Connection) {
         self.head = head
         self.route = route
-        self.clientAddress = clientAddress
         self.connection = connection
     }
 
