@@ -25,7 +25,7 @@ let package = Package(
         // The server: connections, routing, handlers, static files, metrics, options.
         .target(name: "Server", dependencies: ["Reactor", "HTTP", "EventStream", "Auth", "Presence", "CShim", "OutboundHTTP"]),
         // Command line → configuration, server and sources wired together; used by main and the tests.
-        .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor", "RESP", "RedisBackend"]),
+        .target(name: "App", dependencies: ["Server", "Feeds", "EventStream", "Reactor", "RESP", "RedisBackend", "Auth"]),
         // Access control as pure logic: SHA-256/HMAC, base64, JWT (HS256), channel globs,
         // credentials, the auth callback's answer, the decision cache, webhook signatures.
         .target(name: "Auth"),

@@ -1,3 +1,4 @@
+import Auth
 import RESP
 import Foundation
 import EventStream
@@ -151,6 +152,9 @@ extension CommandLineOptions {
             o.server.webhookURL = v.text.isEmpty ? nil : try v.httpURL()
         },
         OptionDescriptor("webhook-secret", value: "S", "sign webhooks with S (whsec_BASE64 or plain)", section: .presence) { o, v in
+            if let secret = v.optionalText, WebhookSignature.key(secret: secret) == nil {
+                throw CommandLineOptions.UsageError(message: "\(v.origin): a whsec_ secret must be followed by base64 (as Standard Webhooks secrets are)")
+            }
             o.server.webhookSecret = v.optionalText
         },
     ]
