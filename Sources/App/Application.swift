@@ -41,9 +41,12 @@ public final class Application: @unchecked Sendable {
         if let store {
             let hub = server.hub
             store.onEvents = { hub.ingest($0) }
+            let server = self.server
             store.onGap = { lost in
                 hub.noteFeedGap(lostThrough: lost)
-                logger.warning("redis: the log no longer reaches back to where this node was; replays before \(lost.map { "\($0)" } ?? "now") get sse-gap")
+                logger.warning("redis: the log no longer reaches back to where this node was; its streams end and reconnect, and replays from before \(lost.map { "\($0)" } ?? "now") get sse-gap")
+                // Live readers would otherwise never hear of what was lost.
+                server.endAllStreams()
             }
             store.onAvailabilityChange = { reason in
                 if let reason { logger.warning("redis unavailable: \(reason)") } else { logger.info("redis: connected") }

@@ -72,6 +72,13 @@ extension Connection {
         context.markPending(self)
     }
 
+    /// Ends the stream after what it has been sent (not a long poll, which answers).
+    func endStream() {
+        guard let stream, stream.poll == nil, !stream.finishing else { return }
+        stream.finishing = true
+        context.markPending(self)
+    }
+
     /// The stream's authorization ran out: one `sse-reauth` event (no id, so
     /// the client's Last-Event-ID stays), then the end; the client reconnects
     /// and is asked again, losing nothing.

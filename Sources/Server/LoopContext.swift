@@ -303,6 +303,13 @@ final class LoopContext: EventHandler, @unchecked Sendable {
         }
     }
 
+    /// Ends every stream on this loop cleanly (its final chunk), so that its
+    /// client reconnects with its Last-Event-ID and replays, learning of any
+    /// loss from an `sse-gap`.
+    func endStreams() {
+        for connection in connections { connection.endStream() }
+    }
+
     /// Closes whatever is still open (the grace period is over).
     func closeAll() {
         while let connection = connections.last { connection.close(reason: .shutdown) }

@@ -93,6 +93,14 @@ public final class Server: @unchecked Sendable {
         context.presence?.start()
     }
 
+    /// Ends every open stream cleanly; clients reconnect and replay. Used when
+    /// the store's feed lost events this node's subscribers were waiting for.
+    public func endAllStreams() {
+        for loopContext in loops {
+            loopContext.loop.execute { loopContext.endStreams() }
+        }
+    }
+
     /// The first step of a stop, at once: no new connections, and publishing is
     /// answered with 503. Streams go on until `shutdown`.
     public func stopAccepting() {
