@@ -419,7 +419,14 @@ public final class Hub: Sendable {
             let channel = channel(named: name, in: &state)
             state.bufferedBytes += channel.log.prepend(encoded)
             if let newest = encoded.last?.id, channel.lastID.map({ newest > $0 }) ?? true { channel.lastID = newest }
-            if !history.complete, let lost = history.lostThrough ?? history.events.first?.id { channel.log.noteDropped(lost) }
+            if !history.complete {
+                // The store forgot events after `after`: name the newest id
+                // known to be before what it still has, and at least one
+                // after `after`, so the replay is told with an `sse-gap`.
+                let held = channel.log.count > 0 ? channel.log.event(at: channel.log.startSequence).id.predecessor : nil
+                let known = history.lostThrough ?? history.events.first?.id.predecessor ?? held ?? state.feedPosition
+                channel.log.noteDropped(max(known, EventID(millis: after.millis, sequence: after.sequence &+ 1)))
+            }
             if let since = channel.cachedSince, after < since { channel.cachedSince = after }
         }
     }

@@ -94,6 +94,35 @@ final class ScaleOutTests: XCTestCase {
         XCTAssertEqual(events(client).map(\.data), ["before", "after"], "the refused event was delivered later")
     }
 
+    func testRedisKilledAndRestartedEmptyIdsStillRiseAndOldIDsGetAGap() throws {
+        let a = try node()
+        let b = try node()
+        let client = try b.connect()
+        client.send("GET /events/wipe HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertTrue(client.read(untilContains: "retry:"))
+        let first = try HTTPClient.post(a.port, "/events/wipe", body: "one")
+        XCTAssertEqual(first.status, 200)
+        let firstID = try XCTUnwrap(EventID(parsing: String(first.body.split(separator: "\"")[3])))
+        XCTAssertTrue(client.read(untilContains: "data: one\n", timeout: 10))
+        try redis.restart(wipe: true)
+        // Publishing comes back once both nodes have reloaded the library into the empty Redis.
+        var second: HTTPClient.Reply?
+        XCTAssertTrue(waitUntil(timeout: 15) {
+            second = try? HTTPClient.post(a.port, "/events/wipe", body: "two")
+            return second?.status == 200
+        })
+        let secondID = try XCTUnwrap(second.flatMap { EventID(parsing: String($0.body.split(separator: "\"")[3])) })
+        XCTAssertGreaterThan(secondID, firstID, "ids went backwards after an empty Redis")
+        // The stream either got "two" live, or was ended to be told of a gap; a
+        // replay from before the wipe on another node is told what was lost.
+        let c = try node()
+        let replay = try c.connect()
+        replay.send("GET /events/wipe HTTP/1.1\r\nHost: x\r\nLast-Event-ID: \(firstID.predecessor)\r\n\r\n")
+        XCTAssertTrue(replay.read(untilContains: "data: two\n", timeout: 10))
+        XCTAssertTrue(replay.text.contains("event: sse-gap"), replay.text)
+        XCTAssertFalse(events(replay).contains { $0.data == "one" && $0.id != nil && EventID(parsing: $0.id!)! < firstID })
+    }
+
     func testAMalformedRedisURLIsRefusedWithTheReason() throws {
         XCTAssertThrowsError(try CommandLineOptionsParse(["--redis", "redis://host:notaport"])) { error in
             XCTAssertTrue("\(error)".contains("--redis"), "\(error)")
