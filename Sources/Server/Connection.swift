@@ -165,13 +165,16 @@ final class Connection: EventHandler {
                 if consumed == 0 { return }
                 continue
             }
+            // Consumed before acting on: an answer may end the connection and
+            // clear the inbox (`drainAndClose`), so nothing may be consumed after.
+            // The bytes stay where they are until the next append.
             switch output {
             case .head(let head):
                 inbox.consume(consumed)
                 received(head)
             case .body(let range):
-                received(body: UnsafeRawBufferPointer(rebasing: raw[range]))
                 inbox.consume(consumed)
+                received(body: UnsafeRawBufferPointer(rebasing: raw[range]))
             case .end:
                 inbox.consume(consumed)
                 requestEnded()
