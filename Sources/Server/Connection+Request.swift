@@ -155,7 +155,12 @@ extension Connection {
             respond(.json(200, MetricsReport.channelsJSON(server, showsAll: seesPrivateNames(head))))
         case .file(let path):
             if let files = server.staticFiles {
-                respond(files.response(for: path, head: head))
+                switch files.answer(for: path, head: head) {
+                case .response(let response):
+                    respond(response)
+                case .file(let response, let body):
+                    respond(response, then: head.method == "HEAD" ? nil : body)
+                }
             } else {
                 respond(.text(404, StaticFiles.noDashboard))
             }
@@ -164,9 +169,9 @@ extension Connection {
         }
     }
 
-    /// Queues `response` and writes it; with `closing` (or no keep-alive) the
-    /// connection closes once it is out.
-    func respond(_ response: Response, closing: Bool = false) {
+    /// Queues `response` (and `file`, its body sent after it) and writes it; with
+    /// `closing` (or no keep-alive) the connection closes once it is out.
+    func respond(_ response: Response, closing: Bool = false, then file: FileBody? = nil) {
         var response = response
         if let head { response.headers += server.corsHeaders(for: head) }
         let close = closing || !keepAlive || server.isStopping || head == nil
@@ -177,7 +182,8 @@ extension Connection {
         }
         let bytes = response.serialized(minorVersion: head?.minorVersion ?? 1, keepAlive: !close, headOnly: head?.method == "HEAD")
         outbox.append(bytes)
-        accessResponded(status: response.status, bytes: bytes.count)
+        fileBody = file
+        accessResponded(status: response.status, bytes: bytes.count + (file?.remaining ?? 0))
         if close { closeWhenFlushed = true }
         flush()
     }
