@@ -196,7 +196,7 @@ extension Connection {
         respond(
             Response(
                 status: 200,
-                headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
+                headers: Self.eventStreamHeaders,
                 body: EventEncoder.retry(milliseconds: retry) + notice),
             closing: true)
     }
@@ -225,9 +225,7 @@ extension Connection {
     }
 
     static func hasBody(_ head: RequestHead) -> Bool {
-        if head.header("Transfer-Encoding") != nil { return true }
-        if let length = head.header("Content-Length"), length.trimmingSpaces() != "0" { return true }
-        return false
+        head.header("Transfer-Encoding") != nil || head.contentLength.map { $0 != 0 } ?? false
     }
 
     /// Over `--max-clients`: EventSource gets a 200 with a jittered `retry:` and a
@@ -250,7 +248,7 @@ extension Connection {
             return
         }
         let maxBody = server.configuration.maxBody
-        if format == nil, let text = head.header("Content-Length"), let length = Int(text.trimmingSpaces()), length > maxBody {
+        if format == nil, let length = head.contentLength, length > UInt64(maxBody) {
             respond(.text(413, "request body over \(maxBody) bytes"), closing: true)
             return
         }
@@ -258,7 +256,7 @@ extension Connection {
             hub: server.hub, loop: context.loop, logger: server.logger, channel: channel, eventType: eventType,
             contentType: head.header("Content-Type"), format: format, maxBody: maxBody)
         if head.minorVersion >= 1, head.header("Expect")?.lowercased() == "100-continue" {
-            outbox.append(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            outbox.append(Response.head(status: 100))
             flush()
         }
     }
