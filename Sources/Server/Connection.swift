@@ -81,7 +81,7 @@ final class Connection: EventHandler {
             updateInterest()
             let sendingFile = fileBody != nil
             flush()
-            if readPaused && outbox.count < Self.maxPipelinedOutput / 2 {
+            if readPaused && fileBody == nil && outbox.count < Self.maxPipelinedOutput / 2 {
                 readPaused = false
                 updateInterest()
                 process()
