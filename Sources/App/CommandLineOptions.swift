@@ -163,13 +163,12 @@ public struct CommandLineOptions: Sendable {
             the last events by Last-Event-ID, fed by sources and by HTTP publishing.
 
             SOURCE (repeatable; also --source SOURCE):
-              ticker[:FEED][@CHANNEL]   stock ticker simulator; FEED is a file or a name in
-                                        ./feeds or the share folder (crypto, fx)        [ticker]
-              stdin[@CHANNEL]           standard input, one event per record (--format) [stdin]
-              tail:PATH[@CHANNEL]       follow a file like tail -F                       [file's base name]
-              exec:COMMAND[@CHANNEL]    run /bin/sh -c COMMAND, one event per record     [exec]
-              sse:URL[@CHANNEL]         relay an upstream event stream (http://); type
-                                        and data kept, local ids    [URL's last path segment]
+
+            """
+        let sourceWidth = SourceKind.all.map(\.usage.count).max()! + 2
+        for kind in SourceKind.all { out += wrap(kind.usage, kind.summary, width: sourceWidth) }
+        out += """
+              Without @CHANNEL the channel is the kind's name (tail: the file's base name).
               With no SOURCE: stdin when it is a pipe, FIFO or file, otherwise ticker.
 
             """

@@ -30,8 +30,7 @@ public enum EventEncoder {
             let prefixCount = hexDigits(bodyCount) + 2
             return WireEvent.make(id: id, type: typeName, capacity: prefixCount + bodyCount + 2) { out in
                 var w = Writer(out)
-                w.hex(bodyCount)
-                w.ascii("\r\n")
+                w.chunkHead(bodyCount)
                 w.ascii("id: ")
                 w.decimal(id.millis)
                 w.byte(0x2D)
@@ -195,6 +194,11 @@ public enum EventEncoder {
                 let nibble = (value >> (4 * (digits - 1 - k))) & 0xF
                 byte(UInt8(nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10))
             }
+        }
+        /// A chunk's size line (`ChunkFraming`).
+        mutating func chunkHead(_ count: Int) {
+            hex(count)
+            ascii("\r\n")
         }
         mutating func dataLines(_ data: UnsafeBufferPointer<UInt8>) {
             EventEncoder.forEachLine(data) { line in

@@ -1,3 +1,5 @@
+import Reactor
+
 /// Finds a member's value in the text of a JSON object that JSONSerialization
 /// has already accepted, and gives it back compact: the sender's own key order
 /// and number spelling, without re-encoding (which costs five times the parse).
@@ -114,24 +116,9 @@ public enum JSONText {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// `text` as a JSON string literal, quotes included: the one escaper for
-    /// JSON the server writes by hand.
+    /// `text` as a JSON string literal, quotes included: what JSON the server
+    /// writes by hand puts around any text that may need escaping.
     public static func quoted(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        LogText.jsonString(text, escapingDelete: false)
     }
 }

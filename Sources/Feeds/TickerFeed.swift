@@ -1,3 +1,4 @@
+import EventStream
 import Foundation
 
 /// A ticker feed file: the symbols to simulate, their start prices and
@@ -46,7 +47,7 @@ public struct TickerFeed: Sendable, Equatable, Codable {
     private var problem: String? {
         if !(interval >= 0.01 && interval <= 86400) { return "interval must be between 0.01 and 86400 seconds" }
         if symbols.isEmpty { return "symbols must not be empty" }
-        if let type = event, type.isEmpty || type.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) {
+        if let type = event, !Event.isValidType(type) {
             return "event must be a non-empty string without CR, LF or NUL"
         }
         for s in symbols {

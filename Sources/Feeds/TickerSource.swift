@@ -10,7 +10,7 @@ public final class TickerSource: Source {
 
     static let kind = SourceKind(
         name: "ticker", usage: "ticker[:FEEDFILE][@CHANNEL]",
-        summary: "stock ticker simulator driven by a feed file (default feeds/ticker.json)",
+        summary: "stock ticker simulator driven by a feed file, or a feed name in ./feeds or the share folder (crypto, fx); default feeds/ticker.json",
         argument: .optional,
         defaultChannel: { _ in defaultChannel },
         make: { spec, options throws(SourceError) in

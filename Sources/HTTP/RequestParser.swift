@@ -115,10 +115,7 @@ public struct RequestParser: Sendable {
             if head.minorVersion == 0 { return fail(400, "chunked body in an HTTP/1.0 request") }
             state = .chunkSize
         } else if !lengths.isEmpty {
-            let values = Set(lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingSpaces() })
-            guard values.count == 1, let text = values.first, !text.isEmpty, text.utf8.count <= 18,
-                text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = UInt64(text)
-            else { return fail(400, "malformed Content-Length") }
+            guard let length = ContentLength.parse(lengths) else { return fail(400, "malformed Content-Length") }
             state = .fixedBody(remaining: length)
         } else {
             state = .endPending

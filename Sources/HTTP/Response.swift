@@ -31,19 +31,8 @@ public struct Response: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(128 + headers.count * 32 + (headOnly ? 0 : body.count))
         func add(_ text: String) { out.append(contentsOf: text.utf8) }
-        add(minorVersion >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ")
-        add(String(status))
-        out.append(0x20)
-        add(Status.reason(status))
-        add("\r\n")
-        var framed = false
-        for (name, value) in headers {
-            add(name)
-            add(": ")
-            add(value)
-            add("\r\n")
-            if !framed && (RequestHead.sameName(name, "Content-Length") || RequestHead.sameName(name, "Transfer-Encoding")) { framed = true }
-        }
+        Self.appendHead(to: &out, status: status, minorVersion: minorVersion, headers: headers)
+        let framed = headers.contains { RequestHead.sameName($0.name, "Content-Length") || RequestHead.sameName($0.name, "Transfer-Encoding") }
         if !framed && status != 304 && status != 204 && status >= 200 {
             add("Content-Length: ")
             add(String(body.count))
@@ -58,12 +47,39 @@ public struct Response: Sendable {
         if !headOnly && status != 304 { out.append(contentsOf: body) }
         return out
     }
+
+    /// A head written exactly as given, with the blank line that ends it: for
+    /// heads whose framing the caller decides (an event stream, `100 Continue`).
+    public static func head(status: Int, minorVersion: Int = 1, headers: [(name: String, value: String)] = []) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + headers.count * 32)
+        appendHead(to: &out, status: status, minorVersion: minorVersion, headers: headers)
+        out.append(contentsOf: "\r\n".utf8)
+        return out
+    }
+
+    /// The status line and `headers`, each line ended by CRLF: every head the server writes starts here.
+    private static func appendHead(to out: inout [UInt8], status: Int, minorVersion: Int, headers: [(name: String, value: String)]) {
+        func add(_ text: String) { out.append(contentsOf: text.utf8) }
+        add(minorVersion >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ")
+        add(String(status))
+        out.append(0x20)
+        add(Status.reason(status))
+        add("\r\n")
+        for (name, value) in headers {
+            add(name)
+            add(": ")
+            add(value)
+            add("\r\n")
+        }
+    }
 }
 
 /// Reason phrases for the statuses the server sends.
 public enum Status {
     public static func reason(_ code: Int) -> String {
         switch code {
+        case 100: return "Continue"
         case 200: return "OK"
         case 204: return "No Content"
         case 206: return "Partial Content"

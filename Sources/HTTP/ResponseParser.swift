@@ -177,10 +177,7 @@ public struct ResponseParser: Sendable {
             head.framing = .chunked
             state = .chunkSize
         } else if !lengths.isEmpty {
-            let values = Set(lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingSpaces() })
-            guard values.count == 1, let text = values.first, !text.isEmpty, text.utf8.count <= 18,
-                text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = UInt64(text)
-            else { return fail("malformed Content-Length") }
+            guard let length = ContentLength.parse(lengths) else { return fail("malformed Content-Length") }
             head.framing = .length(length)
             state = length == 0 ? .endPending : .fixedBody(remaining: length)
         } else {

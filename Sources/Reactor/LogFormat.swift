@@ -28,9 +28,12 @@ public enum LogText {
     }
 
     /// `text` as a JSON string literal, quotes included (control characters escaped,
-    /// so a message with a newline still makes one line).
-    public static func jsonString(_ text: String) -> String {
+    /// so a message with a newline still makes one line): the one JSON string
+    /// escaper (`JSONText.quoted` is this without `escapingDelete`, which logs
+    /// want so that a line stays safe on a terminal).
+    public static func jsonString(_ text: String, escapingDelete: Bool = true) -> String {
         var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -38,7 +41,7 @@ public enum LogText {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+            case _ where scalar.value < 0x20 || escapingDelete && scalar.value == 0x7F:
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)

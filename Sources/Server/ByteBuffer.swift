@@ -33,7 +33,10 @@ final class ByteBuffer {
 
     func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
 
+    /// Drops `n` bytes from the front. The bytes stay in place (a view taken
+    /// before stays valid) until the next append.
     func consume(_ n: Int) {
+        precondition(n >= 0 && n <= writeIndex - readIndex, "consumed more than the buffer holds")
         readIndex += n
         if readIndex == writeIndex {
             readIndex = 0

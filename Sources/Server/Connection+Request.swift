@@ -155,7 +155,12 @@ extension Connection {
             respond(.json(200, MetricsReport.channelsJSON(server, showsAll: seesPrivateNames(head))))
         case .file(let path):
             if let files = server.staticFiles {
-                respond(files.response(for: path, head: head))
+                switch files.answer(for: path, head: head) {
+                case .response(let response):
+                    respond(response)
+                case .file(let response, let body):
+                    respond(response, then: head.method == "HEAD" ? nil : body)
+                }
             } else {
                 respond(.text(404, StaticFiles.noDashboard))
             }
@@ -164,9 +169,9 @@ extension Connection {
         }
     }
 
-    /// Queues `response` and writes it; with `closing` (or no keep-alive) the
-    /// connection closes once it is out.
-    func respond(_ response: Response, closing: Bool = false) {
+    /// Queues `response` (and `file`, its body sent after it) and writes it; with
+    /// `closing` (or no keep-alive) the connection closes once it is out.
+    func respond(_ response: Response, closing: Bool = false, then file: FileBody? = nil) {
         var response = response
         if let head { response.headers += server.corsHeaders(for: head) }
         let close = closing || !keepAlive || server.isStopping || head == nil
@@ -177,7 +182,8 @@ extension Connection {
         }
         let bytes = response.serialized(minorVersion: head?.minorVersion ?? 1, keepAlive: !close, headOnly: head?.method == "HEAD")
         outbox.append(bytes)
-        accessResponded(status: response.status, bytes: bytes.count)
+        fileBody = file
+        accessResponded(status: response.status, bytes: bytes.count + (file?.remaining ?? 0))
         if close { closeWhenFlushed = true }
         flush()
     }
@@ -190,7 +196,7 @@ extension Connection {
         respond(
             Response(
                 status: 200,
-                headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
+                headers: Self.eventStreamHeaders,
                 body: EventEncoder.retry(milliseconds: retry) + notice),
             closing: true)
     }
@@ -219,9 +225,7 @@ extension Connection {
     }
 
     static func hasBody(_ head: RequestHead) -> Bool {
-        if head.header("Transfer-Encoding") != nil { return true }
-        if let length = head.header("Content-Length"), length.trimmingSpaces() != "0" { return true }
-        return false
+        head.header("Transfer-Encoding") != nil || head.contentLength.map { $0 != 0 } ?? false
     }
 
     /// Over `--max-clients`: EventSource gets a 200 with a jittered `retry:` and a
@@ -244,7 +248,7 @@ extension Connection {
             return
         }
         let maxBody = server.configuration.maxBody
-        if format == nil, let text = head.header("Content-Length"), let length = Int(text.trimmingSpaces()), length > maxBody {
+        if format == nil, let length = head.contentLength, length > UInt64(maxBody) {
             respond(.text(413, "request body over \(maxBody) bytes"), closing: true)
             return
         }
@@ -252,7 +256,7 @@ extension Connection {
             hub: server.hub, loop: context.loop, logger: server.logger, channel: channel, eventType: eventType,
             contentType: head.header("Content-Type"), format: format, maxBody: maxBody)
         if head.minorVersion >= 1, head.header("Expect")?.lowercased() == "100-continue" {
-            outbox.append(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            outbox.append(Response.head(status: 100))
             flush()
         }
     }

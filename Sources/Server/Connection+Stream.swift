@@ -29,12 +29,12 @@ extension Connection {
         }
         let gzipped = server.configuration.gzip && head.accepts(encoding: "gzip")
         let chunked = head.minorVersion >= 1
-        var lines = "HTTP/1.\(chunked ? 1 : 0) 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
-        if chunked { lines += "Transfer-Encoding: chunked\r\n" } else { lines += "Connection: close\r\n" }
-        if gzipped { lines += "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" }
-        for (name, value) in server.corsHeaders(for: head) { lines += "\(name): \(value)\r\n" }
-        lines += "\r\n"
-        outbox.append(Array(lines.utf8))
+        // HTTP/1.0 has no chunks: the close ends the stream.
+        var headers = Self.eventStreamHeaders
+        headers.append(chunked ? ("Transfer-Encoding", "chunked") : ("Connection", "close"))
+        if gzipped { headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")] }
+        headers += server.corsHeaders(for: head)
+        outbox.append(Response.head(status: 200, minorVersion: chunked ? 1 : 0, headers: headers))
         if head.method == "HEAD" {
             // A HEAD gets the stream's head and nothing more.
             if !chunked || !keepAlive { closeWhenFlushed = true }
@@ -79,6 +79,11 @@ extension Connection {
         context.markPending(self)
     }
 
+    /// What every event-stream answer says first (a stream, or a notice to try again).
+    static let eventStreamHeaders: [(name: String, value: String)] = [
+        ("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no"),
+    ]
+
     /// The stream's authorization ran out: one `sse-reauth` event (no id, so
     /// the client's Last-Event-ID stays), then the end; the client reconnects
     /// and is asked again, losing nothing.
@@ -116,9 +121,9 @@ extension Connection {
 
     private func appendChunk(_ bytes: UnsafeRawBufferPointer, chunked: Bool) {
         guard !bytes.isEmpty else { return }
-        if chunked { outbox.append(Array((String(bytes.count, radix: 16) + "\r\n").utf8)) }
+        if chunked { outbox.append(ChunkFraming.head(bytes.count)) }
         outbox.append(bytes)
-        if chunked { outbox.append([0x0D, 0x0A]) }
+        if chunked { outbox.append(ChunkFraming.tail) }
     }
 
     func heartbeatIfIdle(now: UInt64, interval: UInt64) {
@@ -169,7 +174,7 @@ extension Connection {
                 if let gzip = stream.gzip {
                     appendChunk(gzip.compress([UInt8](), finish: true), chunked: stream.chunked)
                 }
-                if stream.chunked { outbox.append(Array("0\r\n\r\n".utf8)) }
+                if stream.chunked { outbox.append(ChunkFraming.last) }
                 closeWhenFlushed = true
                 continue
             }

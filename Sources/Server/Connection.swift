@@ -54,6 +54,9 @@ final class Connection: EventHandler {
     var stream: StreamState?
     /// The channels this stream counts in for presence.
     var presence: PresenceMembership?
+    /// A large file's body, sent after its head in the outbox; nothing after it
+    /// is answered until it is out.
+    var fileBody: FileBody?
     /// The access log's facts about this connection; nil without `--access-log`.
     var accessEntry: AccessLog.Entry?
 
@@ -78,10 +81,14 @@ final class Connection: EventHandler {
         if events & EPOLLOUT.rawValue != 0 {
             isWriteBlocked = false
             updateInterest()
+            let sendingFile = fileBody != nil
             flush()
-            if readPaused && outbox.count < Self.maxPipelinedOutput / 2 {
+            if readPaused && fileBody == nil && outbox.count < Self.maxPipelinedOutput / 2 {
                 readPaused = false
                 updateInterest()
+                process()
+            } else if sendingFile && fileBody == nil && !isClosed {
+                // The file is out: answer what was pipelined behind it.
                 process()
             }
         }
@@ -155,7 +162,7 @@ final class Connection: EventHandler {
     /// Parses what has arrived and acts on it, request after request.
     func process() {
         while !isClosed && !closeWhenFlushed && phase != .streaming && phase != .draining && phase != .waiting {
-            if outbox.count > Self.maxPipelinedOutput {
+            if fileBody != nil || outbox.count > Self.maxPipelinedOutput {
                 readPaused = true
                 updateInterest()
                 return
@@ -167,13 +174,16 @@ final class Connection: EventHandler {
                 if consumed == 0 { return }
                 continue
             }
+            // Consumed before acting on: an answer may end the connection and
+            // clear the inbox (`drainAndClose`), so nothing may be consumed after.
+            // The bytes stay where they are until the next append.
             switch output {
             case .head(let head):
                 inbox.consume(consumed)
                 received(head)
             case .body(let range):
-                received(body: UnsafeRawBufferPointer(rebasing: raw[range]))
                 inbox.consume(consumed)
+                received(body: UnsafeRawBufferPointer(rebasing: raw[range]))
             case .end:
                 inbox.consume(consumed)
                 requestEnded()
@@ -197,6 +207,29 @@ final class Connection: EventHandler {
             return
         }
         guard writeOutbox() else { return }
+        if let file = fileBody {
+            var sent = 0
+            let outcome = file.send(to: fd, sent: &sent)
+            if sent > 0 {
+                lastWriteProgress = context.loop.now
+                accessEntry?.bytes += sent
+            }
+            switch outcome {
+            case .done:
+                fileBody = nil
+            case .blocked:
+                blockOnWrite()
+                return
+            case .yielded:
+                // Writable still, but the other connections go first: the loop
+                // reports it writable again at its next turn.
+                blockOnWrite()
+                return
+            case .failed:
+                close()
+                return
+            }
+        }
         if closeWhenFlushed { drainAndClose() }
     }
 
@@ -270,6 +303,7 @@ final class Connection: EventHandler {
         waitingRequest = nil
         request = nil
         publishBody = nil
+        fileBody = nil
         if reset { Socket.reset(fd) } else { Socket.close(fd) }
         context.remove(self)
     }
@@ -279,7 +313,7 @@ final class Connection: EventHandler {
     func tick(now: UInt64, headerTimeout: UInt64, heartbeat: UInt64, bodyTimeout: UInt64) {
         switch phase {
         case .awaitingHead:
-            if outbox.isEmpty {
+            if outbox.isEmpty && fileBody == nil {
                 if now &- phaseSince > headerTimeout { close(reason: .timeout) }
             } else if isWriteBlocked && now &- lastWriteProgress > max(headerTimeout * 6, 60_000_000_000) {
                 // A client that stopped reading its answers.

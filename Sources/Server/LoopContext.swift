@@ -1,6 +1,7 @@
 import CShim
 import EventStream
 import Glibc
+import HTTP
 import Reactor
 
 /// Everything one event loop owns: its connections, its windows onto channels,
@@ -127,7 +128,7 @@ final class LoopContext: EventHandler, @unchecked Sendable {
         let made: Bool
         switch acceptConnection(listenerFD) {
         case .processed(let fd):
-            let answer = Array("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+            let answer = Response(status: 503, headers: [("Retry-After", "5")]).serialized(keepAlive: false)
             _ = answer.withUnsafeBytes { Socket.write(Int32(fd), $0) }
             Socket.close(Int32(fd))
             server.metrics.rejectedConnections.add(1, ordering: .relaxed)

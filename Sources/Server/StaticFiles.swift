@@ -11,6 +11,17 @@ final class StaticFiles: @unchecked Sendable {
     private let cacheLock = Lock()
     private var gzipCache: [String: [UInt8]] = [:]
     static let maxFileSize = 64 << 20
+    /// Files up to this size are read whole (and gzipped, once, into the cache);
+    /// larger ones are sent as they are, in pieces, as the socket takes them.
+    static let wholeFileLimit = 1 << 20
+
+    /// What a request for a file gets.
+    enum Answer {
+        /// A whole response (small files, redirects, 304, errors).
+        case response(Response)
+        /// The head of a large file's response (with its `Content-Length`), and its body to send after it.
+        case file(Response, FileBody)
+    }
 
     /// The answer under `/` when no `--public` folder was found: why, and how to give one.
     static let noDashboard = "not found: sse-serve found no --public folder (./public, or share/sse-serve/public beside the binary), "
@@ -22,27 +33,54 @@ final class StaticFiles: @unchecked Sendable {
         free(resolved)
     }
 
-    /// The response for `path` (already percent-decoded).
-    func response(for path: String, head: RequestHead) -> Response {
+    /// The answer for `path` (already percent-decoded).
+    func answer(for path: String, head: RequestHead) -> Answer {
+        switch lookUp(path, head: head) {
+        case .response(let response):
+            return .response(response)
+        case .small(let headers, let real, let size):
+            return .response(whole(real, size: size, headers: headers, head: head))
+        case .large(let headers, let real, let size):
+            let fd = open(real, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return .response(.text(404, "not found")) }
+            var info = stat()
+            // The length announced is the length of the file opened.
+            guard fstat(fd, &info) == 0, Int(info.st_size) == size else {
+                Glibc.close(fd)
+                return .response(.text(404, "not found"))
+            }
+            return .file(Response(status: 200, headers: headers + [("Content-Length", String(size))]), FileBody(fd: fd, size: size))
+        }
+    }
+
+    /// What a look-up found: a whole response, or a file to answer with.
+    private enum LookUp {
+        case response(Response)
+        case small(headers: [(name: String, value: String)], path: String, size: Int)
+        case large(headers: [(name: String, value: String)], path: String, size: Int)
+    }
+
+    private func lookUp(_ path: String, head: RequestHead) -> LookUp {
+        func answer(_ response: Response) -> LookUp { .response(response) }
         guard !path.utf8.contains(0), !path.split(separator: "/").contains(".."), path.hasPrefix("/") else {
-            return .text(400, "bad path")
+            return answer(.text(400, "bad path"))
         }
         var full = root + path
         var info = stat()
-        guard stat(full, &info) == 0 else { return .text(404, "not found") }
+        guard stat(full, &info) == 0 else { return answer(.text(404, "not found")) }
         if (info.st_mode & S_IFMT) == S_IFDIR {
             guard path.hasSuffix("/") else {
-                return Response(status: 301, headers: [("Location", Self.encodePath(path) + "/")], body: [])
+                return answer(Response(status: 301, headers: [("Location", Self.encodePath(path) + "/")], body: []))
             }
             full += "index.html"
-            guard stat(full, &info) == 0 else { return .text(404, "not found") }
+            guard stat(full, &info) == 0 else { return answer(.text(404, "not found")) }
         }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { return .text(404, "not found") }
-        guard let resolved = realpath(full, nil) else { return .text(404, "not found") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return answer(.text(404, "not found")) }
+        guard let resolved = realpath(full, nil) else { return answer(.text(404, "not found")) }
         let real = String(cString: resolved)
         free(resolved)
-        guard real.hasPrefix(root == "/" ? "/" : root + "/") else { return .text(404, "not found") }
-        guard info.st_size <= Self.maxFileSize else { return .text(500, "file too large to serve") }
+        guard real.hasPrefix(root == "/" ? "/" : root + "/") else { return answer(.text(404, "not found")) }
+        guard info.st_size <= Self.maxFileSize else { return answer(.text(500, "file too large to serve")) }
 
         let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         let etag = "\"\(String(info.st_size, radix: 16))-\(String(mtime, radix: 16))\""
@@ -56,14 +94,21 @@ final class StaticFiles: @unchecked Sendable {
 
         if let match = head.header("If-None-Match") {
             if match.split(separator: ",").contains(where: { let t = $0.trimmingSpaces(); return t == etag || t == "*" || t == "W/" + etag }) {
-                return Response(status: 304, headers: headers)
+                return answer(Response(status: 304, headers: headers))
             }
         } else if let since = head.header("If-Modified-Since"), let time = HTTPDate.parse(since), Int(info.st_mtim.tv_sec) <= time {
-            return Response(status: 304, headers: headers)
+            return answer(Response(status: 304, headers: headers))
         }
-        guard let body = Self.read(real, size: Int(info.st_size)) else { return .text(404, "not found") }
-        if compressible && body.count > 256 && head.accepts(encoding: "gzip") {
-            let key = real + etag
+        let size = Int(info.st_size)
+        return size > Self.wholeFileLimit ? .large(headers: headers, path: real, size: size) : .small(headers: headers, path: real, size: size)
+    }
+
+    /// A file read whole, gzipped (once, then from the cache) for a client that accepts it.
+    private func whole(_ real: String, size: Int, headers: [(name: String, value: String)], head: RequestHead) -> Response {
+        var headers = headers
+        guard let body = Self.read(real, size: size) else { return .text(404, "not found") }
+        if Self.isCompressible(Self.contentType(for: real)) && body.count > 256 && head.accepts(encoding: "gzip") {
+            let key = real + (headers.first { $0.name == "ETag" }?.value ?? "")
             let cached = cacheLock.withLock { gzipCache[key] }
             if let zipped = cached ?? GzipEncoder.gzip(body) {
                 if cached == nil {
