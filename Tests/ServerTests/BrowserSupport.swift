@@ -397,17 +397,25 @@ final class Chromium: @unchecked Sendable {
         }
     }
 
-    /// The request headers of every request sent (with `network: true`) whose URL contains `part`, in order.
+    /// The headers of every request sent (with `network: true`) whose URL contains `part`, in order,
+    /// as they went on the wire (`requestWillBeSentExtraInfo`: the browser's own, such as `Last-Event-ID`, included).
     func requestHeaders(urlContaining part: String) -> [[String: String]] {
         condition.lock()
         defer { condition.unlock() }
-        return events.compactMap { event in
+        let ids = events.compactMap { event -> String? in
             guard event["method"] as? String == "Network.requestWillBeSent",
-                let request = (event["params"] as? [String: Any])?["request"] as? [String: Any],
+                let params = event["params"] as? [String: Any],
+                let request = params["request"] as? [String: Any],
                 (request["url"] as? String)?.contains(part) == true
             else { return nil }
-            return (request["headers"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+            return params["requestId"] as? String
         }
+        var sent: [String: [String: String]] = [:]
+        for event in events where event["method"] as? String == "Network.requestWillBeSentExtraInfo" {
+            guard let params = event["params"] as? [String: Any], let id = params["requestId"] as? String else { continue }
+            sent[id] = (params["headers"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+        }
+        return ids.compactMap { sent[$0] }
     }
 
     /// The response headers of every response seen (with `network: true`) whose URL contains `part`.
