@@ -48,7 +48,7 @@
       const avatar = document.createElement("span");
       avatar.className = "avatar";
       avatar.setAttribute("aria-hidden", "true");
-      avatar.textContent = [...name][0].toUpperCase();
+      avatar.textContent = ([...name][0] || "?").toUpperCase();
       const who = document.createElement("span");
       who.className = "who";
       who.textContent = name;
@@ -94,7 +94,10 @@
     const res = await fetch(`/presence/${name}`, { cache: "no-store" });
     if (!res.ok) {
       const text = (await res.text().catch(() => "")).trim().slice(0, 200);
-      throw new Error(`HTTP ${res.status}${text ? ": " + text : ""}`);
+      const error = new Error(`HTTP ${res.status}${text ? ": " + text : ""}`);
+      // A refusal (401, 403) or a bad name will not get better by asking again.
+      error.final = res.status >= 400 && res.status < 500 && res.status !== 429;
+      throw error;
     }
     const snapshot = await res.json();
     if (!snapshot || typeof snapshot !== "object") throw new Error("not a presence snapshot");
@@ -130,7 +133,7 @@
     } catch (err) {
       if (gen !== generation) return;
       setState("error", `GET /presence/${name}: ${err.message || err}`);
-      timer = setTimeout(() => gen === generation && start(name, gen), REFRESH_MS * 2);
+      if (!err.final) timer = setTimeout(() => gen === generation && start(name, gen), REFRESH_MS * 2);
       return;
     }
     if (gen !== generation) return;

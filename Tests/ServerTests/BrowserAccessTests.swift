@@ -129,12 +129,12 @@ final class BrowserAccessTests: XCTestCase {
         _ = try page.evaluate(Self.setCookie(token("alice", channel: "news", lifetime: 3)))
         _ = try page.evaluate(Self.listen("/events/news"))
         try page.waitFor("the stream to open with the short-lived cookie", timeout: 10, "window.opens === 1")
-        for body in ["e1", "e2"] { _ = try page.publish(channel: "news", body: body, bearer: Self.publishToken) }
-        try page.waitFor("e1 and e2", timeout: 10, Self.got(["e1", "e2"]))
-
-        // The app refreshes the cookie before the expiry; the open stream still runs on the old token.
+        // The app refreshes the cookie well before the expiry (at once, so a slow machine cannot
+        // miss it); the open stream still runs on the old token.
         let refreshed = token("alice", channel: "news", lifetime: 600)
         _ = try page.evaluate(Self.setCookie(refreshed))
+        for body in ["e1", "e2"] { _ = try page.publish(channel: "news", body: body, bearer: Self.publishToken) }
+        try page.waitFor("e1 and e2", timeout: 10, Self.got(["e1", "e2"]))
         let lastBefore = try page.publish(channel: "news", body: "e3", bearer: Self.publishToken)
         try page.waitFor("the sse-reauth event at the old token's expiry", timeout: 10, "window.reauths >= 1")
         // Published at once: most likely between the close and the reconnect, so it comes by replay.
