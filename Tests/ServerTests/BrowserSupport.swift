@@ -503,7 +503,7 @@ struct BrowserPage {
     }
 
     /// POST /events/{channel} from the page (text/plain, one event); returns the id the server gave it.
-    /// With `bearer`, the request carries `Authorization: Bearer` it (a publish token or a JWT).
+    /// With `bearer` (a publish token or a JWT), the request carries `Authorization: Bearer BEARER`.
     func publish(channel: String, body: String, query: String = "", bearer: String? = nil) throws -> String {
         let auth = bearer.map { ", 'Authorization': \(Self.jsString("Bearer " + $0))" } ?? ""
         let script = """
