@@ -1,5 +1,6 @@
 // The channel explorer: GET /channels every few seconds, and the raw events
-// (id, type, data) of the channel picked, every type included.
+// (id, type, data) of the channel picked, every type included. Who is on the
+// channel picked is presence.js's.
 //
 // The raw viewer reads the stream with fetch() and parses it itself
 // (App.openStream): EventSource would only deliver the types named in advance.
@@ -164,6 +165,7 @@
     rawEl.replaceChildren(rawPlaceholder);
     for (const [n, row] of rows) row.tr.setAttribute("aria-selected", String(n === name));
     App.status.lastEventId = "";
+    PresencePanel.show(name);
     if (!name) {
       rawChannelEl.textContent = "— pick a channel";
       logLink.hidden = true;
