@@ -161,6 +161,6 @@ public enum Socket {
             return false
         }
         guard ok else { return family == AF_UNIX ? "unix" : "-" }
-        return String(cString: text)
+        return String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
