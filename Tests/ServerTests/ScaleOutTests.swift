@@ -21,6 +21,7 @@ final class ScaleOutTests: XCTestCase {
 
     private func node(_ extra: [String] = []) throws -> TestServer {
         let server = try TestServer(["--redis", "unix://\(redis.socketPath)"] + extra)
+        guard !extra.contains("--port") else { return server }
         XCTAssertTrue(waitUntil { server.hub.store?.unavailableReason == nil }, "node never reached Redis")
         return server
     }
@@ -121,6 +122,79 @@ final class ScaleOutTests: XCTestCase {
         XCTAssertTrue(replay.read(untilContains: "data: two\n", timeout: 10))
         XCTAssertTrue(replay.text.contains("event: sse-gap"), replay.text)
         XCTAssertFalse(events(replay).contains { $0.data == "one" && $0.id != nil && EventID(parsing: $0.id!)! < firstID })
+    }
+
+    func testAPublishAnsweredIsKeptEvenWhenItsNodeDiesRightAfter() throws {
+        let a = try node()
+        let b = try node()
+        let client = try b.connect()
+        client.send("GET /events/kept HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertTrue(client.read(untilContains: "retry:"))
+        XCTAssertEqual(try HTTPClient.post(a.port, "/events/kept", body: "acknowledged").status, 200)
+        a.app.server.shutdown(grace: 0)
+        a.app.stopStore()
+        XCTAssertTrue(client.read(untilContains: "data: acknowledged\n", timeout: 10))
+    }
+
+    func testHistorySurvivesRestartingRedisWithItsDataAndEveryNode() throws {
+        redis.stop()
+        redis = try RedisServer(persistent: true)
+        var ids: [String] = []
+        do {
+            let a = try node()
+            for i in 0..<3 { ids.append(String(try HTTPClient.post(a.port, "/events/hist", body: "h\(i)").body.split(separator: "\"")[3])) }
+            a.stop()
+        }
+        try redis.restart()
+        let fresh = try node()
+        let client = try fresh.connect()
+        client.send("GET /events/hist HTTP/1.1\r\nHost: x\r\nLast-Event-ID: \(ids[0])\r\n\r\n")
+        XCTAssertTrue(client.read(untilContains: "data: h2\n", timeout: 10))
+        XCTAssertEqual(events(client).map(\.data), ["h1", "h2"])
+        XCTAssertFalse(client.text.contains("sse-gap"))
+    }
+
+    func testAWrongPasswordIsAClearReasonInReadyz() throws {
+        redis.stop()
+        redis = try RedisServer(password: "right", tcp: true)
+        let port = try XCTUnwrap(redis.port)
+        let server = try TestServer(["--redis", "redis://:wrong@127.0.0.1:\(port)"])
+        var reply: HTTPClient.Reply?
+        XCTAssertTrue(waitUntil {
+            reply = try? HTTPClient.get(server.port, "/readyz")
+            return reply?.status == 503 && reply?.body.contains("WRONGPASS") == true
+        }, reply?.body ?? "no answer")
+        XCTAssertEqual(try HTTPClient.post(server.port, "/events/x", body: "y").status, 503)
+    }
+
+    func testTwoNodesShareOnePortWithReusePort() throws {
+        let first = try node(["--reuse-port"])
+        let second = try TestServer(["--redis", "unix://\(redis.socketPath)", "--reuse-port", "--port", String(first.port)])
+        XCTAssertEqual(second.port, first.port)
+        XCTAssertEqual(try HTTPClient.get(first.port, "/healthz").status, 200)
+    }
+
+    func testPollingAThousandTimesAcrossPublishesAndNodeRestartsMissesNothing() throws {
+        var current = try node()
+        var since = "0"
+        var received: [String] = []
+        var published = 0
+        for round in 0..<1000 {
+            if round % 4 == 0 {
+                XCTAssertEqual(try HTTPClient.post(current.port, "/events/polled", body: "p\(published)").status, 200)
+                published += 1
+            }
+            if round % 250 == 125 {
+                // The node goes away; the client polls the next one with the id it has.
+                current.stop()
+                current = try node()
+            }
+            let reply = try HTTPClient.get(current.port, "/events/polled?poll=0.005&lastEventId=\(since)")
+            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any], reply.body)
+            received += (json["events"] as? [[String: String]] ?? []).compactMap { $0["data"] }
+            since = try XCTUnwrap(json["lastEventId"] as? String)
+        }
+        XCTAssertEqual(received, (0..<published).map { "p\($0)" })
     }
 
     func testAMalformedRedisURLIsRefusedWithTheReason() throws {
