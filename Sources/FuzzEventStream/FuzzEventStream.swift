@@ -53,13 +53,7 @@ enum FuzzEventStream {
         let split = (Int(data[0]) << 8 | Int(data[1])) % (input.count + 1)
         let small = data[2] & 1 == 1
         let limits = Limits(line: small ? 1 + Int(data[2] >> 3) : 1 << 20, data: small ? 2 + Int(data[2] >> 2) : 16 << 20, comments: data[2] & 2 == 2)
-        let whole = run([input], limits)
-        let halves = run([input[..<split], input[split...]], limits)
-        precondition(halves.0 == whole.0 && halves.1 == whole.1, "split at \(split): \(halves) != \(whole)")
-        if input.count <= 1024 {
-            let trickled = run(input.indices.map { input[$0...$0] }, limits)
-            precondition(trickled.0 == whole.0 && trickled.1 == whole.1, "byte by byte: \(trickled) != \(whole)")
-        }
+        SplitCheck.agree(input, split: split, same: { $0.0 == $1.0 && $0.1 == $1.1 }) { run($0, limits) }
     }
 }
 

@@ -102,13 +102,7 @@ enum FuzzHTTP {
         guard data.count >= 2 else { return }
         let input = Array(data[2...])[...]
         let split = (Int(data[0]) << 8 | Int(data[1])) % (input.count + 1)
-        let whole = run([input])
-        let halves = run([input[..<split], input[split...]])
-        precondition(halves == whole, "split at \(split): \(halves) != \(whole)")
-        if input.count <= 1024 {
-            let trickled = run(input.indices.map { input[$0...$0] })
-            precondition(trickled == whole, "byte by byte: \(trickled) != \(whole)")
-        }
+        SplitCheck.agree(input, split: split) { run($0) }
     }
 }
 

@@ -114,13 +114,7 @@ enum FuzzRecords {
         let format = RecordFormat.allCases[Int(selector) % RecordFormat.allCases.count]
         let limit = Int(data[1]) + 1
         let split = (Int(data[2]) << 8 | Int(data[3])) % (input.count + 1)
-        let whole = run(format, maxRecordBytes: limit, [input])
-        let halves = run(format, maxRecordBytes: limit, [input[..<split], input[split...]])
-        precondition(halves == whole, "\(format) split at \(split): \(halves) != \(whole)")
-        if input.count <= 512 {
-            let trickled = run(format, maxRecordBytes: limit, input.indices.map { input[$0...$0] })
-            precondition(trickled == whole, "\(format) byte by byte: \(trickled) != \(whole)")
-        }
+        SplitCheck.agree(input, split: split, trickleUpTo: 512, label: "\(format) ") { run(format, maxRecordBytes: limit, $0) }
     }
 }
 

@@ -105,13 +105,7 @@ enum FuzzResponse {
         let split = (Int(data[0]) << 8 | Int(data[1])) % (input.count + 1)
         let method = data[2] & 1 == 1 ? "HEAD" : "GET"
         let maxBodyBytes: UInt64 = data[2] & 2 == 2 ? UInt64(data[2] >> 2) : .max
-        let whole = run([input], method: method, maxBodyBytes: maxBodyBytes)
-        let halves = run([input[..<split], input[split...]], method: method, maxBodyBytes: maxBodyBytes)
-        precondition(halves == whole, "split at \(split): \(halves) != \(whole)")
-        if input.count <= 1024 {
-            let trickled = run(input.indices.map { input[$0...$0] }, method: method, maxBodyBytes: maxBodyBytes)
-            precondition(trickled == whole, "byte by byte: \(trickled) != \(whole)")
-        }
+        SplitCheck.agree(input, split: split) { run($0, method: method, maxBodyBytes: maxBodyBytes) }
     }
 }
 
