@@ -82,13 +82,24 @@ public final class Hub: Sendable {
     ) {
         do throws(PublishError) {
             try validate(1, channel: { _ in channel }, type: { _ in type })
-            guard let store else {
-                done(.success(try appendLocally(batch, type: type, to: channel)))
-                return
-            }
+        } catch {
+            return done(.failure(error))
+        }
+        submit(
+            channels: [channel], local: { () throws(PublishError) in try appendLocally(batch, type: type, to: channel) },
+            remote: { batch.routed(type: type, to: channel) }, done: done)
+    }
+
+    /// Numbers and keeps validated events here (`local`), or hands them to the store.
+    private func submit(
+        channels: [String], local: () throws(PublishError) -> [EventID], remote: () -> [RoutedEvent],
+        done: @escaping @Sendable (Result<[EventID], PublishError>) -> Void
+    ) {
+        do throws(PublishError) {
+            guard let store else { return done(.success(try local())) }
             guard !isClosed else { throw .shuttingDown }
-            try checkChannelBudget([channel])
-            store.append(batch.routed(type: type, to: channel), done: done)
+            try checkChannelBudget(channels)
+            store.append(remote(), done: done)
         } catch {
             done(.failure(error))
         }
@@ -121,16 +132,13 @@ public final class Hub: Sendable {
     public func submit(_ batch: [RoutedEvent], done: @escaping @Sendable (Result<[EventID], PublishError>) -> Void) {
         do throws(PublishError) {
             try validate(batch.count, channel: { batch[$0].channel }, type: { batch[$0].event.type })
-            guard let store else {
-                done(.success(try appendLocally(batch.count, channel: { batch[$0].channel }, event: { batch[$0].event })))
-                return
-            }
-            guard !isClosed else { throw .shuttingDown }
-            try checkChannelBudget(batch.map(\.channel))
-            store.append(batch, done: done)
         } catch {
-            done(.failure(error))
+            return done(.failure(error))
         }
+        submit(
+            channels: batch.map(\.channel),
+            local: { () throws(PublishError) in try appendLocally(batch.count, channel: { batch[$0].channel }, event: { batch[$0].event }) },
+            remote: { batch }, done: done)
     }
 
     private static func wait(for store: EventStore, _ batch: [RoutedEvent]) throws(PublishError) -> [EventID] {
