@@ -20,8 +20,8 @@ public final class Hub: Sendable {
     private let groups: [DeliveryGroup]
     private let clock: @Sendable () -> UInt64
     /// Numbers events; held while encoding so a channel's events stay in id order.
-    private let numbering: Mutex<EventIDGenerator>
-    private let state: Mutex<HubState>
+    private let numbering: Locked<EventIDGenerator>
+    private let state: Locked<HubState>
     private let counters = HubCounters()
 
     /// - Parameters:
@@ -39,8 +39,8 @@ public final class Hub: Sendable {
         self.store = store
         self.groups = (0..<groupCount).map { DeliveryGroup(index: $0) }
         self.clock = clock
-        numbering = Mutex(EventIDGenerator())
-        state = Mutex(HubState())
+        numbering = Locked(EventIDGenerator())
+        state = Locked(HubState())
     }
 
     public func group(_ index: Int) -> DeliveryGroup { groups[index] }
@@ -142,7 +142,7 @@ public final class Hub: Sendable {
     }
 
     private static func wait(for store: EventStore, _ batch: [RoutedEvent]) throws(PublishError) -> [EventID] {
-        let answer = Mutex<Result<[EventID], PublishError>?>(nil)
+        let answer = Locked<Result<[EventID], PublishError>?>(nil)
         let ready = Semaphore()
         store.append(batch) { result in
             answer.withLock { $0 = result }

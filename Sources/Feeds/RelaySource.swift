@@ -34,7 +34,7 @@ public final class RelaySource: Source {
     private let thread = SourceThread()
     private let loop: EventLoop
     /// Set by `start`, read by `stop`; both may run on any thread.
-    private let relay = Mutex<UpstreamRelay?>(nil)
+    private let relay = Locked<UpstreamRelay?>(nil)
 
     public convenience init(url text: String, channel: String? = nil, options: SourceOptions = SourceOptions(), name: String? = nil)
         throws(SourceError)

@@ -1,4 +1,5 @@
 import EventStream
+import Reactor
 import Synchronization
 
 /// Who is connected to which channel: connections per channel, and per user
@@ -26,7 +27,7 @@ public final class PresenceRegistry: Sendable {
     private let clock: @Sendable () -> UInt64
     private let output: @Sendable (PresenceEvent) -> Void
     private let lastEventID: @Sendable (String) -> EventID?
-    private let state = Mutex(RegistryState())
+    private let state = Locked(RegistryState())
 
     /// - Parameters:
     ///   - leaveGrace: seconds without a connection before `leave` (`--leave-grace`).

@@ -18,9 +18,9 @@ public struct SystemClock: LoopClock {
 /// A clock that moves only when told to, for tests. After `advance`, wake the
 /// loop (`EventLoop.wake()`) so it looks at its timers again.
 public final class ManualClock: LoopClock {
-    private let nanos: Mutex<UInt64>
+    private let nanos: Locked<UInt64>
 
-    public init(startingAt start: UInt64 = 1_000_000_000) { nanos = Mutex(start) }
+    public init(startingAt start: UInt64 = 1_000_000_000) { nanos = Locked(start) }
 
     public func monotonicNanos() -> UInt64 { nanos.withLock { $0 } }
 

@@ -48,7 +48,7 @@ public final class RedisStore: EventStore, @unchecked Sendable {
     /// Nil when the store works again, else the reason. On the loop.
     public var onAvailabilityChange: (String?) -> Void = { _ in }
 
-    private let reason = Mutex<String?>("connecting to Redis")
+    private let reason = Locked<String?>("connecting to Redis")
     /// Loop-owned from here on.
     private var loaded = false
     private var loadFailure: String?

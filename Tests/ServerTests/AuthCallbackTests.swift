@@ -8,13 +8,20 @@ import XCTest
 /// A small app in the test that answers the auth callback as each case needs,
 /// and records what it was asked.
 final class FakeAuthApp: @unchecked Sendable {
-    /// What to answer: raw response bytes, or nothing (hang), after a delay.
-    var answer: (_ headers: [String: String]) -> (bytes: String?, delay: Double) = { _ in ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0) }
+    typealias Answer = (_ headers: [String: String]) -> (bytes: String?, delay: Double)
     private let lock = NSLock()
     private var asked: [[String: String]] = []
+    private var currentAnswer: Answer = { _ in ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0) }
+    private var isRunning = true
     let port: Int
     private let listener: Int32
-    private var running = true
+
+    /// What to answer: raw response bytes, or nothing (hang), after a delay.
+    var answer: Answer {
+        get { lock.withLock { currentAnswer } }
+        set { lock.withLock { currentAnswer = newValue } }
+    }
+    private var running: Bool { lock.withLock { isRunning } }
 
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -36,7 +43,7 @@ final class FakeAuthApp: @unchecked Sendable {
     var requests: [[String: String]] { lock.withLock { asked } }
 
     func stop() {
-        running = false
+        lock.withLock { isRunning = false }
         Glibc.shutdown(listener, Int32(SHUT_RDWR))
         Glibc.close(listener)
     }
