@@ -199,7 +199,7 @@ if wants redis; then
   R="redis://127.0.0.1:$REDIS_PORT"
   start_sse A --redis "$R"; start_sse B --redis "$R"
   r0=$(ticks "$REDIS_PID")
-  bench "S6 sse-serve" S6 --duration "$(dur 20)" --server sse-serve \
+  bench "S6 sse-serve" S6 --duration "$(dur 20)" --publishers 8 --server sse-serve \
     --sub "http://127.0.0.1:$PORT_A/events/{ch}" --sub2 "http://127.0.0.1:$PORT_B/events/{ch}" \
     --pub "http://127.0.0.1:$PORT_A/events/{ch}" --server-pid "$PID_A,$PID_B"
   r1=$(ticks "$REDIS_PID")
@@ -214,7 +214,7 @@ if wants redis; then
   if [ "$NCHAN" = 1 ]; then
     start_redis
     start_nchan A; start_nchan B
-    bench "S6 nchan+redis" S6 --duration "$(dur 20)" --server nchan-redis \
+    bench "S6 nchan+redis" S6 --duration "$(dur 20)" --publishers 8 --server nchan-redis \
       --sub "http://127.0.0.1:$PORT_A/sub/{ch}" --sub2 "http://127.0.0.1:$PORT_B/sub/{ch}" \
       --pub "http://127.0.0.1:$PORT_A/pub/{ch}" --server-pid "$PID_A,$PID_B"
     bench "S7 nchan+redis" S7 --duration "$(dur 10)" --server nchan-redis \
@@ -224,12 +224,12 @@ if wants redis; then
   fi
 
   start_sse A
-  bench "S1 sse-serve" S1 --duration "$(dur 20)" --server sse-serve \
+  bench "S1 sse-serve" S1 --duration "$(dur 20)" --publishers 8 --server sse-serve \
     --sub "http://127.0.0.1:$PORT_A/events/{ch}" --server-pid "$PID_A"
   stop_all
   start_redis
   start_sse A --redis "redis://127.0.0.1:$REDIS_PORT"
-  bench "S1 sse-serve --redis" S1 --duration "$(dur 20)" --server sse-serve-redis \
+  bench "S1 sse-serve --redis" S1 --duration "$(dur 20)" --publishers 8 --server sse-serve-redis \
     --sub "http://127.0.0.1:$PORT_A/events/{ch}" --server-pid "$PID_A"
   stop_all
 fi
@@ -283,6 +283,10 @@ PY
     esac
     bench "open $N, auth=$mode" S4 --subscribers "$N" --workers 4 --server "sse-serve auth=$mode" \
       --sub "http://127.0.0.1:$PORT_A/events/{ch}$Q" --server-pid "$PID_A"
+    if [ "$mode" = auth ]; then
+      # How the 10,000 were decided: asked once, then from the cache (the server's own counters).
+      note "auth decisions" "decisions=$(curl -s --max-time 5 "http://127.0.0.1:$PORT_A/metrics" | grep '^sse_auth_decisions_total' | tr '\n' ' ' | tr -d '"')"
+    fi
     kill -TERM "$PID_A"; wait "$PID_A" 2>/dev/null || true
   done
   stop_all
