@@ -229,8 +229,10 @@ if wants redis; then
   stop_all
   start_redis
   start_sse A --redis "redis://127.0.0.1:$REDIS_PORT"
+  r0=$(ticks "$REDIS_PID")
   bench "S1 sse-serve --redis" S1 --duration "$(dur 20)" --publishers 8 --server sse-serve-redis \
     --sub "http://127.0.0.1:$PORT_A/events/{ch}" --server-pid "$PID_A"
+  note "redis-server CPU" s1_redis_cpu_s="$(awk -v a="$r0" -v b="$(ticks "$REDIS_PID")" 'BEGIN{print (b-a)/100}')"
   stop_all
 fi
 
@@ -261,6 +263,13 @@ import http.server, sys
 class Allow(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
+        if self.path == "/count":  # the script's question, not the server's
+            body = str(self.server.asked).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         self.server.asked += 1
         self.send_response(200)
         self.send_header("Cache-Control", "max-age=60")
@@ -285,7 +294,7 @@ PY
       --sub "http://127.0.0.1:$PORT_A/events/{ch}$Q" --server-pid "$PID_A"
     if [ "$mode" = auth ]; then
       # How the 10,000 were decided: asked once, then from the cache (the server's own counters).
-      note "auth decisions" "decisions=$(curl -s --max-time 5 "http://127.0.0.1:$PORT_A/metrics" | grep '^sse_auth_decisions_total' | tr '\n' ' ' | tr -d '"')"
+      note "auth decisions" "app_asked=$(curl -s --max-time 5 "http://127.0.0.1:$AUTH_PORT/count")" "decisions=$(curl -s --max-time 5 "http://127.0.0.1:$PORT_A/metrics" | grep '^sse_auth_decisions_total' | tr '\n' ' ' | tr -d '"')"
     fi
     kill -TERM "$PID_A"; wait "$PID_A" 2>/dev/null || true
   done

@@ -76,6 +76,9 @@ final class FanOutRun {
             if connectError.isEmpty, let e = l.values["error"] { connectError = String(e) }
         }
         let connectSeconds = Double(Clocks.monoNanos() - wallStart) / 1e9
+        // The server's CPU for accepting and authorizing every stream: steadier than the wall time
+        // of the opening on a shared, loaded machine.
+        let connectCPU = (probe?.sample().cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0)
         sampleRSS(probe, force: true)
 
         var afterConnect: ServerProbe.Sample? = nil
@@ -169,6 +172,9 @@ final class FanOutRun {
         r.add("failed_connections", .int(failed), connectError.isEmpty ? "" : "first: \(connectError)")
         r.add("streams_ended_early", .int(ended))
         r.add("connect_s", .number(connectSeconds, decimals: 3), "time to open all streams")
+        if probe != nil {
+            r.add("connect_server_cpu_s", .number(connectCPU, decimals: 3), "server CPU while they opened")
+        }
         if !s.idle {
             r.add("rate_target", .number(s.rate, decimals: 0), s.rate > 0 ? "events/s" : "as fast as possible")
             r.add("publish_s", .number(publishSeconds, decimals: 3))
