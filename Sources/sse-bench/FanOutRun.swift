@@ -18,7 +18,9 @@ final class FanOutRun {
         var workers = 2
         var eventBytes = 100
         var idle = false  // open the streams, measure memory, publish nothing
-        var serverPid: Int32 = 0
+        var serverPids: [Int32] = []
+        /// A second node's subscribe URL (scale-out): every other worker subscribes there.
+        var secondSubscribeURL = ""
         var drainSeconds = 5.0
         var connectTimeout = 60.0
         var maxPendingPerWorker = 200
@@ -36,14 +38,15 @@ final class FanOutRun {
         let channel = "bench-\(getpid())-\(Clocks.wallNanos() / 1_000_000 % 100_000_000)"
         let sub = try Target(s.subscribeURL, channel: channel)
         let pub = try Target(s.publishURL.isEmpty ? s.subscribeURL : s.publishURL, channel: channel)
-        let probe = s.serverPid > 0 ? ServerProbe(pid: s.serverPid) : nil
-        if s.serverPid > 0 && probe == nil { throw .failed("--server-pid \(s.serverPid): no such process") }
+        let sub2 = s.secondSubscribeURL.isEmpty ? nil : try Target(s.secondSubscribeURL, channel: channel)
+        let probe = s.serverPids.isEmpty ? nil : ServerProbe(pids: s.serverPids)
+        if !s.serverPids.isEmpty && probe == nil { throw .failed("--server-pid \(s.serverPids): no such process") }
         let wallStart = Clocks.monoNanos()
         let before = probe?.sample(withPss: true)
         peakRSS = before?.rssKB ?? 0
 
         // Subscribers, spread over worker processes (each may hold ~19,000 descriptors).
-        let workerCount = max(1, min(s.workers, s.subscribers))
+        let workerCount = max(sub2 == nil ? 1 : 2, min(s.workers, s.subscribers))
         let hard = s.hardDeadlineSeconds > 0
             ? s.hardDeadlineSeconds : s.connectTimeout + s.duration + s.drainSeconds + 30
         var workers: [WorkerProcess] = []
@@ -52,7 +55,7 @@ final class FanOutRun {
         for k in 0..<workerCount {
             let n = s.subscribers / workerCount + (k < s.subscribers % workerCount ? 1 : 0)
             workers.append(try WorkerProcess(arguments: [
-                "worker", "--url", sub.description, "--count", "\(n)", "--source-base", "\(base)",
+                "worker", "--url", (k % 2 == 1 ? sub2 ?? sub : sub).description, "--count", "\(n)", "--source-base", "\(base)",
                 "--max-pending", "\(s.maxPendingPerWorker)",
                 "--connect-timeout-ms", "\(Int(s.connectTimeout * 1000))",
                 "--hard-deadline-ms", "\(Int(hard * 1000))",
@@ -60,17 +63,22 @@ final class FanOutRun {
             base += n
         }
         var ready: Int64 = 0
+        var readyPerNode: [Int64] = [0, 0]
         var failed: Int64 = 0
         var connectError = ""
         let readyDeadline = Clocks.monoNanos() + Int64((s.connectTimeout + 10) * 1e9)
-        for w in workers {
+        for (k, w) in workers.enumerated() {
             guard let line = w.readLine(deadline: readyDeadline) else { throw .failed("a subscriber worker never reported ready") }
             let l = WorkerLine(line)
             ready += l.int("ok")
+            readyPerNode[k % 2] += l.int("ok")
             failed += l.int("failed")
             if connectError.isEmpty, let e = l.values["error"] { connectError = String(e) }
         }
         let connectSeconds = Double(Clocks.monoNanos() - wallStart) / 1e9
+        // The server's CPU for accepting and authorizing every stream: steadier than the wall time
+        // of the opening on a shared, loaded machine.
+        let connectCPU = (probe?.sample().cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0)
         sampleRSS(probe, force: true)
 
         var afterConnect: ServerProbe.Sample? = nil
@@ -139,9 +147,11 @@ final class FanOutRun {
         var hist = Histogram()
         var delivered: Int64 = 0, foreign: Int64 = 0, disorder: Int64 = 0, ended: Int64 = 0
         var protocolErrors: Int64 = 0, lostWorkers = 0
-        for r in results {
+        var deliveredPerNode: [Int64] = [0, 0]
+        for (k, r) in results.enumerated() {
             guard let r, r.values["lost"] == nil else { lostWorkers += 1; continue }
             delivered += r.int("delivered")
+            deliveredPerNode[k % 2] += r.int("delivered")
             foreign += r.int("foreign")
             disorder += r.int("out_of_order")
             ended += r.int("ended")
@@ -162,6 +172,9 @@ final class FanOutRun {
         r.add("failed_connections", .int(failed), connectError.isEmpty ? "" : "first: \(connectError)")
         r.add("streams_ended_early", .int(ended))
         r.add("connect_s", .number(connectSeconds, decimals: 3), "time to open all streams")
+        if probe != nil {
+            r.add("connect_server_cpu_s", .number(connectCPU, decimals: 3), "server CPU while they opened")
+        }
         if !s.idle {
             r.add("rate_target", .number(s.rate, decimals: 0), s.rate > 0 ? "events/s" : "as fast as possible")
             r.add("publish_s", .number(publishSeconds, decimals: 3))
@@ -171,6 +184,12 @@ final class FanOutRun {
             r.add("expected", .int(expected), "published × ready subscribers")
             r.add("delivered", .int(delivered))
             r.add("missing", .int(expected - delivered))
+            if sub2 != nil {
+                for n in 0..<2 {
+                    r.add("node\(n + 1)_subscribers", .int(readyPerNode[n]), n == 0 ? "the node published on" : "the other node")
+                    r.add("node\(n + 1)_missing", .int(Int64(published) * readyPerNode[n] - deliveredPerNode[n]))
+                }
+            }
             r.add("delivered_per_s", .number(Double(delivered) / max(deliverySeconds, 1e-9), decimals: 1), "over \(Report.fixed(deliverySeconds, 2)) s")
             r.add("out_of_order", .int(disorder))
             r.add("foreign_events", .int(foreign))

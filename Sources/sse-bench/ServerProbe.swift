@@ -15,16 +15,22 @@ struct ServerProbe {
     let pids: [Int32]
 
     /// `pid` and its children at the time of the call.
-    init?(pid: Int32) {
-        guard pid > 0, access("/proc/\(pid)/stat", R_OK) == 0 else { return nil }
-        var all: [Int32] = [pid]
+    init?(pid: Int32) { self.init(pids: [pid]) }
+
+    /// Several servers summed (two nodes, or a node and its Redis), each with its children.
+    init?(pids roots: [Int32]) {
+        guard !roots.isEmpty else { return nil }
+        for pid in roots { guard pid > 0, access("/proc/\(pid)/stat", R_OK) == 0 else { return nil } }
+        var all = roots
         if let dir = opendir("/proc") {
             while let entry = readdir(dir) {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                     String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
                 }
-                guard let child = Int32(name), child != pid else { continue }
-                if let fields = Self.statFields(child), fields.count > 1, Int32(fields[1]) == pid { all.append(child) }
+                guard let child = Int32(name), !roots.contains(child) else { continue }
+                if let fields = Self.statFields(child), fields.count > 1, let parent = Int32(fields[1]), roots.contains(parent) {
+                    all.append(child)
+                }
             }
             closedir(dir)
         }

@@ -5,10 +5,15 @@ import Glibc
 let usage = """
     usage: sse-bench SCENARIO --sub URL [--pub URL] [--server-pid PID] [--server NAME] [options]
            sse-bench ingest --sub URL --fifo PATH [--lines N] [--server-pid PID]
+           sse-bench churn --sub URL --presence URL [--total N] [--rate CONN_PER_S] [--hold-ms MS]
+                 [--keep N] [--token-file FILE] [--server-pid PID[,PID]] [--settle S]
            sse-bench compare A.jsonl B.jsonl [C.jsonl] [--names A,B,C]
       SCENARIO: S1 (1,000 subs, 100 ev/s, 20 s)  S2 (10,000 subs, 10 ev/s, 20 s)
                 S3 (1 sub, publish as fast as possible, 10 s)  S4 (15,000 idle subs: memory)
+                S6 (2,000 subs over two nodes with --sub2, 100 ev/s, 20 s)  S7 (S3 across nodes)
                 smoke (50 subs, 100 events, exits 1 unless all delivered)  run (custom)
+      --sub2 URL: a second node's subscribe URL; every other worker subscribes there (scale-out)
+      --server-pid A,B: figures summed over several processes (and their children)
       URL: http://127.0.0.1:PORT/path, `{ch}` replaced by a fresh channel name per run
       options: --subscribers N --rate EV_PER_S (0 = max) --duration S --scale F --events N
                --publishers N --workers N --event-bytes N --drain S --connect-timeout S
@@ -65,6 +70,27 @@ func main() -> Int32 {
             if let v = try o.int("server-pid") { s.serverPid = Int32(v) }
             if let v = try o.double("timeout") { s.timeout = v }
             let report = try IngestRun(settings: s).run()
+            try publish(report, o)
+            return report.jsonLine.contains("\"ok\":true") ? 0 : 1
+        case "churn":
+            var s = ChurnRun.Settings()
+            guard let url = o.string("sub"), let presence = o.string("presence") else {
+                throw BenchError.usage("churn --sub URL --presence URL [--total N] [--rate N] [--hold-ms MS] [--keep N] [--token-file F]")
+            }
+            s.subscribeURL = url
+            s.presenceURL = presence
+            s.label = o.string("server") ?? "sse-serve"
+            if let v = try o.int("total") { s.total = max(v, 1) }
+            if let v = try o.double("rate") { s.rate = max(v, 1) }
+            if let v = try o.int("hold-ms") { s.holdMs = max(v, 0) }
+            if let v = try o.int("keep") { s.keep = min(max(v, 0), s.total) }
+            if let v = try o.double("settle") { s.settleSeconds = v }
+            if let v = o.string("server-pid") { s.serverPids = v.split(separator: ",").compactMap { Int32($0) } }
+            if let path = o.string("token-file") {
+                guard let text = ServerProbe.readFile(path) else { throw BenchError.failed("cannot read \(path)") }
+                s.tokens = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            }
+            let report = try ChurnRun(s).run()
             try publish(report, o)
             return report.jsonLine.contains("\"ok\":true") ? 0 : 1
         case "compare":
