@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "PresenceTests", dependencies: ["Presence", "EventStream", "Auth", "Reactor", "TestKit"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestKit", "Reactor"]),
         .testTarget(name: "RedisBackendTests", dependencies: ["RedisBackend", "RESP", "EventStream", "TestKit", "Reactor"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "App", "HTTP", "EventStream", "Reactor", "Auth", "TestKit"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "App", "Feeds", "HTTP", "EventStream", "Reactor", "Auth", "TestKit"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
         .testTarget(name: "StreamClientTests", dependencies: ["StreamClient", "EventStream"]),
         .testTarget(name: "OutboundHTTPTests", dependencies: ["OutboundHTTP", "HTTP", "Reactor"]),

@@ -197,6 +197,22 @@ final class ScaleOutTests: XCTestCase {
         XCTAssertEqual(received, (0..<published).map { "p\($0)" })
     }
 
+    func testSourcesAndStreamingUploadsPublishThroughRedisToEveryNode() throws {
+        let b = try node()
+        let client = try b.connect()
+        client.send("GET /events?channel=src&channel=up HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertTrue(client.read(untilContains: "retry:"))
+        let a = try node(["exec:printf 'one\\ntwo\\n'; sleep 3600@src"])
+        XCTAssertTrue(client.read(untilContains: "data: two\n", timeout: 10))
+        let upload = try a.connect()
+        upload.send("PUT /events/up?format=line HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\nup1\nup2\n\r\n")
+        XCTAssertTrue(client.read(untilContains: "data: up2\n", timeout: 10))
+        upload.send("0\r\n\r\n")
+        XCTAssertTrue(upload.read(untilContains: "\"ids\""))
+        XCTAssertEqual(events(client).map(\.data), ["one", "two", "up1", "up2"])
+        a.stop()
+    }
+
     func testAMalformedRedisURLIsRefusedWithTheReason() throws {
         XCTAssertThrowsError(try CommandLineOptionsParse(["--redis", "redis://host:notaport"])) { error in
             XCTAssertTrue("\(error)".contains("--redis"), "\(error)")

@@ -5,6 +5,7 @@ import XCTest
 @testable import App
 @testable import Server
 import EventStream
+import Feeds
 import Reactor
 
 /// A server started in-process on an ephemeral port, stopped at the end of a test.
@@ -24,15 +25,23 @@ final class TestServer {
         for spec in options.sources {
             let source = try spec.makeSource(options: .init(format: options.server.format))
             try source.start(hub: app.server.hub, logger: .silent)
+            sources.append(source)
         }
     }
 
+    /// The sources named in the arguments, stopped with the server.
+    private var sources: [any Source] = []
+
     func stop() {
+        app.server.stopAccepting()
+        sources.stopAll(timeout: 2)
+        sources = []
         app.server.shutdown(grace: 2)
         app.stopStore()
     }
 
     deinit {
+        sources.stopAll(timeout: 1)
         app.server.shutdown(grace: 0.5)
         app.stopStore()
     }
