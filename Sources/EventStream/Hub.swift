@@ -106,25 +106,13 @@ public final class Hub: Sendable {
     }
 
     private func appendLocally(_ batch: RecordBatch, type: String, to channel: String) throws(PublishError) -> [EventID] {
-        let count = batch.count
-        guard count > 0 else { return [] }
-        return try numbering.withLock { (generator: inout EventIDGenerator) throws(PublishError) -> [EventID] in
-            guard !isClosed else { throw .shuttingDown }
-            let now = clock()
-            var ids: [EventID] = []
-            ids.reserveCapacity(count)
-            var encoded: [WireEvent] = []
-            encoded.reserveCapacity(count)
-            batch.withData { data in
-                for i in 0..<count {
-                    let id = generator.next(nowMillis: now)
-                    ids.append(id)
-                    encoded.append(EventEncoder.encode(id: id, type: type, data: data(i)))
-                }
+        // The bytes are read while the batch is held, inside the numbering lock.
+        let result = batch.withData { data in
+            Result { () throws(PublishError) in
+                try appendLocally(batch.count, channel: { _ in channel }) { EventEncoder.encode(id: $1, type: type, data: data($0)) }
             }
-            try link(count, channel: { _ in channel }, encoded: { encoded[$0] })
-            return ids
         }
+        return try result.get()
     }
 
     /// Publishes without waiting: `done` gets the ids once they are kept (at
@@ -181,6 +169,17 @@ public final class Hub: Sendable {
     private func appendLocally(
         _ count: Int, channel channelName: (Int) -> String, event eventAt: (Int) -> Event
     ) throws(PublishError) -> [EventID] {
+        try appendLocally(count, channel: channelName) { i, id in
+            let event = eventAt(i)
+            return EventEncoder.encode(id: id, type: event.type, data: event.data)
+        }
+    }
+
+    /// Numbers `count` events in order under the publish lock, encodes each
+    /// once (`encode(index, id)`), and links them into their channels.
+    private func appendLocally(
+        _ count: Int, channel channelName: (Int) -> String, encode: (Int, EventID) -> WireEvent
+    ) throws(PublishError) -> [EventID] {
         guard count > 0 else { return [] }
         return try numbering.withLock { (generator: inout EventIDGenerator) throws(PublishError) -> [EventID] in
             guard !isClosed else { throw .shuttingDown }
@@ -190,10 +189,9 @@ public final class Hub: Sendable {
             var encoded: [WireEvent] = []
             encoded.reserveCapacity(count)
             for i in 0..<count {
-                let event = eventAt(i)
                 let id = generator.next(nowMillis: now)
                 ids.append(id)
-                encoded.append(EventEncoder.encode(id: id, type: event.type, data: event.data))
+                encoded.append(encode(i, id))
             }
             try link(count, channel: channelName, encoded: { encoded[$0] })
             return ids
