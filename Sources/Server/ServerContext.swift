@@ -18,19 +18,16 @@ final class ServerContext: Sendable {
     /// Access control; nil when every channel is public and publishing open
     /// (the publish token alone needs no policy).
     let accessPolicy: AccessPolicy?
-    /// Makes each loop's client for the auth callback.
-    let makeAuthCaller: (@Sendable (EventLoop) -> AuthCaller?)?
     /// Who is connected where, and the webhooks; nil only in tests that build a context by hand.
     let presence: PresenceService?
 
     init(
         configuration: ServerConfiguration, hub: Hub, logger: Logger, staticFiles: StaticFiles?, accessLog: AccessLog? = nil,
-        accessPolicy: AccessPolicy? = nil, makeAuthCaller: (@Sendable (EventLoop) -> AuthCaller?)? = nil,
+        accessPolicy: AccessPolicy? = nil,
         presence: PresenceService? = nil
     ) {
         self.presence = presence
         self.accessPolicy = accessPolicy
-        self.makeAuthCaller = makeAuthCaller
         self.configuration = configuration
         self.hub = hub
         self.logger = logger
@@ -46,8 +43,7 @@ final class ServerContext: Sendable {
     func makeSteps(for loop: LoopContext) -> [RequestStep] {
         var steps: [RequestStep] = [PublishTokenStep(server: self, policy: accessPolicy)]
         if let accessPolicy {
-            let caller: AuthCaller? = makeAuthCaller.map { $0(loop.loop) }
-                ?? accessPolicy.callback.map { OutboundAuthCaller(url: $0.url, loop: loop.loop) }
+            let caller = accessPolicy.callback.map { OutboundAuthCaller(url: $0.url, loop: loop.loop) }
             steps.append(AuthorizationStep(server: self, policy: accessPolicy, loop: loop.loop, caller: caller))
         }
         if let store = hub.store { steps.append(HistoryStep(hub: hub, store: store, loop: loop.loop)) }

@@ -13,8 +13,6 @@ final class ServerRequest {
     /// The peer's address, looked up on first use.
     var clientAddress: String { connection?.clientAddress ?? "-" }
     var identity = Identity.anonymous
-    /// Response headers every answer to this request carries (CORS).
-    var extraHeaders: [(name: String, value: String)] = []
     weak var connection: Connection?
     /// The index of the step that suspended the request.
     var suspendedAt = 0
