@@ -34,6 +34,10 @@ extension Connection {
                 request.suspendedAt = next
                 waitingRequest = request
                 phase = .waiting
+                if let early = request.earlyResult {
+                    request.earlyResult = nil
+                    resumeSteps(request, with: early)
+                }
                 return
             case .answer(let response):
                 route = nil

@@ -16,6 +16,9 @@ final class ServerRequest {
     weak var connection: Connection?
     /// The index of the step that suspended the request.
     var suspendedAt = 0
+    /// A step's answer that came before the step had returned `.suspended`
+    /// (its outside call finished at once); the chain takes it from here.
+    var earlyResult: StepResult?
 
     init(head: RequestHead, route: Route, connection: Connection) {
         self.head = head
@@ -26,7 +29,12 @@ final class ServerRequest {
     /// Finishes the step that suspended this request. Call on its loop; a
     /// request whose connection has closed meanwhile is forgotten.
     func resume(_ result: StepResult) {
-        guard let connection, connection.waitingRequest === self else { return }
+        guard let connection else { return }
+        guard connection.waitingRequest === self else {
+            // Still inside the step's `decide`: the chain picks it up on return.
+            if connection.request === self && earlyResult == nil { earlyResult = result }
+            return
+        }
         connection.context.loop.assertInLoop()
         connection.resumeSteps(self, with: result)
     }
