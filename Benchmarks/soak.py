@@ -257,12 +257,32 @@ def idle_subscriber(shared, rng):
             time.sleep(0.5)
 
 
-def sample(pid):
+def buffered_kib(port):
+    """The bytes of events the server holds for replay (`sse_buffered_bytes`), in KiB."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=2)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        for line in data.decode(errors="replace").splitlines():
+            if line.startswith("sse_buffered_bytes "):
+                return int(float(line.split()[1])) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+def sample(pid, port):
     try:
         with open(f"/proc/{pid}/status") as f:
             rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
         fds = len(os.listdir(f"/proc/{pid}/fd"))
-        return rss, fds
+        return rss, fds, buffered_kib(port)
     except (OSError, StopIteration):
         return None
 
@@ -338,7 +358,7 @@ def main():
     while time.time() - start < duration:
         now = time.time()
         if now >= next_sample:
-            s = sample(server.proc.pid)
+            s = sample(server.proc.pid, server.port)
             if s:
                 lifetimes[-1].append((round(now - start, 1), *s))
             next_sample = now + 5
@@ -376,7 +396,7 @@ def main():
         if all(all_acked <= s.seen and len(s.tail) >= len(tail_written) for s in subs):
             break
         time.sleep(0.2)
-    final = sample(server.proc.pid)
+    final = sample(server.proc.pid, server.port)
     shared.stop = True
     code, took = server.stop()
     restarts.append((round(time.time() - start, 1), code, round(took, 2)))
@@ -402,13 +422,18 @@ def main():
     for i, samples in enumerate(lifetimes):
         if not samples:
             continue
-        rss = [r for _, r, _ in samples]
-        fds = [f for _, _, f in samples]
+        rss = [r for _, r, _, _ in samples]
+        fds = [f for _, _, f, _ in samples]
+        buffered = [b for _, _, _, b in samples]
+        # What the buffers legitimately hold (--buffer is large here, so they
+        # fill for the whole run) is not growth: the rest must stay flat.
+        rest = [r - b for r, b in zip(rss, buffered)]
         print(f"server {i + 1}: {len(samples)} samples; RSS KiB first {rss[0]} min {min(rss)} max {max(rss)} last {rss[-1]};"
+              f" buffered events KiB last {buffered[-1]}; RSS less buffers first {rest[0]} max {max(rest)} last {rest[-1]};"
               f" fds first {fds[0]} min {min(fds)} max {max(fds)} last {fds[-1]}")
         # Flat: the second half of a lifetime does not grow past the first half's peak by much.
         half = len(rss) // 2
-        if half >= 3 and max(rss[half:]) > max(rss[:half]) * 1.25 + 4096:
+        if half >= 3 and max(rest[half:]) > max(rest[:half]) * 1.25 + 4096:
             print(f"  RSS grows in server {i + 1}")
             ok = False
         if half >= 3 and max(fds[half:]) > max(fds[:half]) + 8:
