@@ -111,21 +111,27 @@ final class LoopTimerTests: XCTestCase {
 }
 
 final class ConnectorTests: XCTestCase {
+    /// Connects on the loop and waits (at most 5 s) for the outcome; nil if none came.
+    private func connect(to address: SocketAddress, on running: RunningLoop, timeoutNanos: UInt64) -> Result<Int32, SystemError>? {
+        let result = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<Int32, SystemError>?
+        _ = running.sync {
+            Connector.connect(to: address, on: running.loop, timeoutNanos: timeoutNanos) {
+                outcome = $0
+                result.signal()
+            }
+        }
+        XCTAssertEqual(result.wait(timeout: .now() + 5), .success)
+        return outcome
+    }
+
     func testConnectsToALoopbackListenerWithoutBlocking() throws {
         let (listener, port) = try Socket.listen(host: "127.0.0.1", port: 0)
         defer { Socket.close(listener) }
         let running = try RunningLoop()
         defer { running.stop() }
         let address = try SocketAddress.resolve(host: "127.0.0.1", port: port)
-        let result = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: Result<Int32, SystemError>?
-        _ = running.sync {
-            Connector.connect(to: address, on: running.loop, timeoutNanos: 5_000_000_000) {
-                outcome = $0
-                result.signal()
-            }
-        }
-        XCTAssertEqual(result.wait(timeout: .now() + 5), .success)
+        let outcome = connect(to: address, on: running, timeoutNanos: 5_000_000_000)
         let fd = try XCTUnwrap(try? outcome?.get())
         XCTAssertEqual(fcntl(fd, F_GETFL) & O_NONBLOCK, O_NONBLOCK)
         Socket.close(fd)
@@ -137,15 +143,7 @@ final class ConnectorTests: XCTestCase {
         let running = try RunningLoop()
         defer { running.stop() }
         let address = try SocketAddress.resolve(host: "127.0.0.1", port: port)
-        let result = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: Result<Int32, SystemError>?
-        _ = running.sync {
-            Connector.connect(to: address, on: running.loop, timeoutNanos: 5_000_000_000) {
-                outcome = $0
-                result.signal()
-            }
-        }
-        XCTAssertEqual(result.wait(timeout: .now() + 5), .success)
+        let outcome = connect(to: address, on: running, timeoutNanos: 5_000_000_000)
         guard case .failure(let error) = outcome else { return XCTFail("connected to a closed port") }
         XCTAssertEqual(error.errno, ECONNREFUSED)
         XCTAssertTrue(error.description.contains("127.0.0.1:\(port)"), error.description)
@@ -162,15 +160,7 @@ final class ConnectorTests: XCTestCase {
         defer { running.stop() }
         var timedOut = false
         for _ in 0..<64 where !timedOut {
-            let result = DispatchSemaphore(value: 0)
-            nonisolated(unsafe) var outcome: Result<Int32, SystemError>?
-            _ = running.sync {
-                Connector.connect(to: address, on: running.loop, timeoutNanos: 100_000_000) {
-                    outcome = $0
-                    result.signal()
-                }
-            }
-            XCTAssertEqual(result.wait(timeout: .now() + 5), .success)
+            let outcome = connect(to: address, on: running, timeoutNanos: 100_000_000)
             switch outcome {
             case .success(let fd): fillers.append(fd)
             case .failure(let error):
