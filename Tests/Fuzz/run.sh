@@ -8,6 +8,8 @@
 # Builds with -sanitize=fuzzer,address into .build-fuzz. New interesting inputs
 # go to .build-fuzz/corpus/TARGET (the checked-in seeds in Tests/Fuzz/corpus/TARGET
 # are read, never written); crashes are written to .build-fuzz/crashes/TARGET/.
+# FUZZ_PARALLEL=1 builds every selected target first, then fuzzes them all at once (one
+# process each, at idle CPU priority), e.g. the 1-hour runs: FUZZ_PARALLEL=1 Tests/Fuzz/run.sh all 3600
 # Exit status: 0 when no target crashed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,27 +33,45 @@ if [[ $what == all ]]; then selected=("${TARGETS[@]}"); else selected=("$what");
 parallel=()
 if (( jobs > 1 )); then parallel=(-jobs="$jobs" -workers="$jobs"); fi
 
-status=0
-for t in "${selected[@]}"; do
-    echo "== building $t"
-    swift build --scratch-path .build-fuzz --product "$t" \
+build() {
+    echo "== building $1"
+    swift build --scratch-path .build-fuzz --product "$1" \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | grep -E "error|Build" || true
-    binary=".build-fuzz/debug/$t"
-    [[ -x $binary ]] || { echo "no $binary"; exit 2; }
+    [[ -x .build-fuzz/debug/$1 ]] || { echo "no .build-fuzz/debug/$1"; exit 2; }
+}
+
+# Fuzzes one built target; its summary or crash report goes to standard output.
+fuzz() {
+    local t=$1 binary=".build-fuzz/debug/$1" root=$PWD
     mkdir -p ".build-fuzz/corpus/$t" ".build-fuzz/crashes/$t"
     echo "== fuzzing $t for $seconds s"
     # Swift's own backtracer would catch the trap before libFuzzer can save the input.
     # Run from .build-fuzz: with FUZZ_JOBS libFuzzer writes its fuzz-N.log files to the current folder.
-    root=$PWD
     if (cd .build-fuzz && SWIFT_BACKTRACE=enable=no "$root/$binary" "corpus/$t" "$root/Tests/Fuzz/corpus/$t" \
         -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 "${parallel[@]}" \
         -artifact_prefix="crashes/$t/" -print_final_stats=1 2>"$t.log"); then
-        grep -E "stat::number_of_executed_units|stat::new_units_added|cov:" ".build-fuzz/$t.log" | tail -3
+        echo "== $t: $(grep -E "stat::number_of_executed_units" ".build-fuzz/$t.log" | tail -1 | tr -s ' ')," \
+            "$(grep -E "stat::new_units_added" ".build-fuzz/$t.log" | tail -1 | tr -s ' '), $(grep -E "cov:" ".build-fuzz/$t.log" | tail -1)"
     else
-        status=1
         echo "!! $t crashed; log: .build-fuzz/$t.log; inputs:"
         ls -1 ".build-fuzz/crashes/$t/"
         grep -E "Fatal error|precondition|ERROR" ".build-fuzz/$t.log" | head -5
+        return 1
     fi
+}
+
+status=0
+if [[ ${FUZZ_PARALLEL:-0} == 1 ]]; then
+    for t in "${selected[@]}"; do build "$t"; done
+    pids=()
+    # Idle priority: the runs take only what nothing else wants.
+    chrt -i -p 0 $$ >/dev/null 2>&1 || renice -n 19 $$ >/dev/null
+    for t in "${selected[@]}"; do fuzz "$t" & pids+=($!); done
+    for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+    exit $status
+fi
+for t in "${selected[@]}"; do
+    build "$t"
+    fuzz "$t" || status=1
 done
 exit $status
