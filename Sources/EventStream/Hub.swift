@@ -86,19 +86,19 @@ public final class Hub: Sendable {
             return done(.failure(error))
         }
         submit(
-            channels: [channel], local: { () throws(PublishError) in try appendLocally(batch, type: type, to: channel) },
+            channels: { [channel] }, local: { () throws(PublishError) in try appendLocally(batch, type: type, to: channel) },
             remote: { batch.routed(type: type, to: channel) }, done: done)
     }
 
     /// Numbers and keeps validated events here (`local`), or hands them to the store.
     private func submit(
-        channels: [String], local: () throws(PublishError) -> [EventID], remote: () -> [RoutedEvent],
+        channels: () -> [String], local: () throws(PublishError) -> [EventID], remote: () -> [RoutedEvent],
         done: @escaping @Sendable (Result<[EventID], PublishError>) -> Void
     ) {
         do throws(PublishError) {
             guard let store else { return done(.success(try local())) }
             guard !isClosed else { throw .shuttingDown }
-            try checkChannelBudget(channels)
+            try checkChannelBudget(channels())
             store.append(remote(), done: done)
         } catch {
             done(.failure(error))
@@ -124,7 +124,7 @@ public final class Hub: Sendable {
             return done(.failure(error))
         }
         submit(
-            channels: batch.map(\.channel),
+            channels: { batch.map(\.channel) },
             local: { () throws(PublishError) in try appendLocally(batch.count, channel: { batch[$0].channel }, event: { batch[$0].event }) },
             remote: { batch }, done: done)
     }

@@ -5,7 +5,10 @@ public enum Query {
     @inlinable
     public static func percentDecode<S: StringProtocol>(_ text: S, plusAsSpace: Bool = false) -> String? {
         // Most paths and values have nothing to decode.
-        if !text.utf8.contains(where: { $0 == 0x25 || (plusAsSpace && $0 == 0x2B) }) { return String(text) }
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains(where: { $0 == 0x25 || (plusAsSpace && $0 == 0x2B) })
+        } ?? !text.utf8.contains(where: { $0 == 0x25 || (plusAsSpace && $0 == 0x2B) })
+        if plain { return String(text) }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         var it = text.utf8.makeIterator()

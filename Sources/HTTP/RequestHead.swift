@@ -35,34 +35,77 @@ public struct RequestHead: Sendable, Equatable {
 
     /// ASCII case-insensitive comparison of field names, without allocating.
     static func sameName(_ a: String, _ b: String) -> Bool {
-        let x = a.utf8
-        let y = b.utf8
+        guard a.utf8.count == b.utf8.count else { return false }
+        var a = a
+        var b = b
+        return a.withUTF8 { x in b.withUTF8 { y in sameLetters(x[...], y[...]) } }
+    }
+
+    /// ASCII case-insensitive equality of two byte runs.
+    private static func sameLetters(_ x: Slice<UnsafeBufferPointer<UInt8>>, _ y: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         guard x.count == y.count else { return false }
-        for (p, q) in zip(x, y) where p != q {
+        var j = y.startIndex
+        for p in x {
+            let q = y[j]
+            j += 1
+            if p == q { continue }
             let lower = p | 0x20
             guard lower == q | 0x20, lower >= 0x61, lower <= 0x7A else { return false }
         }
         return true
     }
 
+    /// Whether the comma-separated list in the fields `name` holds `token`
+    /// (ASCII case-insensitive, spaces around items ignored), without allocating.
+    func listContains(_ name: String, token: String) -> Bool {
+        var token = token
+        return token.withUTF8 { wanted in
+            for field in headers where Self.sameName(field.name, name) {
+                var value = field.value
+                let found = value.withUTF8 { bytes -> Bool in
+                    var i = 0
+                    while i < bytes.count {
+                        var stop = i
+                        while stop < bytes.count, bytes[stop] != 0x2C { stop += 1 }
+                        var s = i
+                        var e = stop
+                        while s < e, bytes[s] == 0x20 || bytes[s] == 0x09 { s += 1 }
+                        while e > s, bytes[e - 1] == 0x20 || bytes[e - 1] == 0x09 { e -= 1 }
+                        if Self.sameLetters(bytes[s..<e], wanted[...]) { return true }
+                        i = stop + 1
+                    }
+                    return false
+                }
+                if found { return true }
+            }
+            return false
+        }
+    }
+
     /// The path part of the target, before `?`, still percent-encoded.
     public var rawPath: Substring {
-        // Looked up as a byte: a Character search would break graphemes for nothing.
-        target.utf8.firstIndex(of: 0x3F).map { target[..<$0] } ?? target[...]
+        queryMark.map { target[..<$0] } ?? target[...]
     }
 
     /// The query part of the target, after `?`.
     public var rawQuery: Substring? {
-        target.utf8.firstIndex(of: 0x3F).map { target[target.utf8.index(after: $0)...] }
+        queryMark.map { target[target.utf8.index(after: $0)...] }
+    }
+
+    /// Where the target's `?` is. Looked up as a byte, on the contiguous bytes when
+    /// there are (a Character search would break graphemes for nothing).
+    private var queryMark: String.Index? {
+        let offset = target.utf8.withContiguousStorageIfAvailable { $0.firstIndex(of: 0x3F) } ?? target.utf8.firstIndex(of: 0x3F).map {
+            target.utf8.distance(from: target.utf8.startIndex, to: $0)
+        }
+        return offset.map { target.utf8.index(target.utf8.startIndex, offsetBy: $0) }
     }
 
     /// True when the connection stays open after the response (HTTP/1.1 default,
     /// HTTP/1.0 only with `Connection: keep-alive`).
     public var keepAlive: Bool {
-        let tokens = headerValues("Connection").flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingSpaces().lowercased() }
-        if tokens.contains("close") { return false }
-        return minorVersion >= 1 || tokens.contains("keep-alive")
+        if listContains("Connection", token: "close") { return false }
+        return minorVersion >= 1 || listContains("Connection", token: "keep-alive")
     }
 
     /// True when the client accepts `coding` (e.g. gzip) with a non-zero q.

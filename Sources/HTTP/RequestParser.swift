@@ -94,20 +94,29 @@ public struct RequestParser: Sendable {
             return (0, nil)
         }
         if end.start - start > maxHeaderBytes { return fail(431, "request header section is over \(maxHeaderBytes / 1024) KiB") }
-        let lines = bytes[start..<end.start].split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
-            line.last == 0x0D ? line.dropLast() : line
+        // One pass over the lines, with no array of them: the request line, then
+        // each field, noting the two that frame the body as they go by.
+        var position = start
+        guard var head = Self.parseRequestLine(Self.line(bytes, from: &position, end: end.start)) else {
+            return fail(400, "malformed request line")
         }
-        guard let requestLine = lines.first else { return fail(400, "missing request line") }
-        guard var head = Self.parseRequestLine(requestLine) else { return fail(400, "malformed request line") }
         if head.minorVersion < 0 { return fail(505, "only HTTP/1.0 and HTTP/1.1 are supported") }
-        if lines.count - 1 > maxHeaderCount { return fail(431, "more than \(maxHeaderCount) header fields") }
-        for line in lines.dropFirst() {
-            guard let field = Self.parseField(line) else { return fail(400, "malformed header field") }
+        head.headers.reserveCapacity(8)
+        var encodings: [String] = []
+        var lengths: [String] = []
+        while position <= end.start {
+            if head.headers.count == maxHeaderCount { return fail(431, "more than \(maxHeaderCount) header fields") }
+            guard let field = Self.parseField(Self.line(bytes, from: &position, end: end.start)) else {
+                return fail(400, "malformed header field")
+            }
+            if RequestHead.sameName(field.name, "Content-Length") {
+                lengths.append(field.value)
+            } else if RequestHead.sameName(field.name, "Transfer-Encoding") {
+                encodings.append(field.value)
+            }
             head.headers.append(field)
         }
         // Body framing (RFC 9112 §6).
-        let encodings = head.headerValues("Transfer-Encoding")
-        let lengths = head.headerValues("Content-Length")
         if !encodings.isEmpty {
             if !lengths.isEmpty { return fail(400, "both Transfer-Encoding and Content-Length") }
             let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces().lowercased() }
@@ -124,20 +133,25 @@ public struct RequestParser: Sendable {
     }
 
     private static func parseRequestLine(_ line: Slice<UnsafeRawBufferPointer>) -> RequestHead? {
-        let parts = line.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
-        guard parts[0].allSatisfy(isTokenByte) else { return nil }
+        // METHOD SP TARGET SP HTTP/x.y, with exactly two single spaces.
+        guard let firstSpace = line.firstIndex(of: 0x20) else { return nil }
+        let method = line[..<firstSpace]
+        let rest = line[(firstSpace + 1)...]
+        guard let secondSpace = rest.firstIndex(of: 0x20) else { return nil }
+        let target = rest[..<secondSpace]
+        let version = rest[(secondSpace + 1)...]
+        guard !method.isEmpty, !target.isEmpty, method.allSatisfy(isTokenByte) else { return nil }
         // The target: visible ASCII only (no controls, no spaces).
-        guard parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
-        let version = Array(parts[2])
-        guard version.count == 8, version.starts(with: Array("HTTP/".utf8)), version[6] == 0x2E,
-            (0x30...0x39).contains(version[5]), (0x30...0x39).contains(version[7])
+        guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+        let v = version.startIndex
+        guard version.count == 8, line[v] == 0x48, line[v + 1] == 0x54, line[v + 2] == 0x54, line[v + 3] == 0x50,
+            line[v + 4] == 0x2F, line[v + 6] == 0x2E, (0x30...0x39).contains(line[v + 5]), (0x30...0x39).contains(line[v + 7])
         else { return nil }
         // HTTP/1.x above 1.1 is answered as 1.1, the highest minor version we implement (RFC 9110 §6.2).
-        let minor = version[5] == 0x31 ? min(Int(version[7] - 0x30), 1) : -1
+        let minor = line[v + 5] == 0x31 ? min(Int(line[v + 7] - 0x30), 1) : -1
         return RequestHead(
-            method: String(decoding: parts[0], as: UTF8.self),
-            target: String(decoding: parts[1], as: UTF8.self),
+            method: String(decoding: method, as: UTF8.self),
+            target: String(decoding: target, as: UTF8.self),
             minorVersion: minor)
     }
 
@@ -212,6 +226,17 @@ public struct RequestParser: Sendable {
     }
 
     // MARK: - scanning
+
+    /// The line at `position` in a head section ending at `end`, without its
+    /// LF or CRLF; moves `position` past it (beyond `end` after the last line).
+    private static func line(_ bytes: UnsafeRawBufferPointer, from position: inout Int, end: Int) -> Slice<UnsafeRawBufferPointer> {
+        let start = position
+        var stop = start
+        while stop < end, bytes[stop] != 0x0A { stop += 1 }
+        position = stop + 1
+        if stop > start, bytes[stop - 1] == 0x0D { stop -= 1 }
+        return bytes[start..<stop]
+    }
 
     /// The end of a line at or after `from`: where the line stops (before CR LF or
     /// LF) and where the next begins. Looks no further than `limit` bytes from `from`.

@@ -12,13 +12,20 @@ public struct Response: Sendable {
 
     /// A short text answer, as for errors: `text/plain`, the message and a newline.
     public static func text(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> Response {
-        Response(
-            status: status, headers: [("Content-Type", "text/plain; charset=utf-8")] + headers,
-            body: Array((message + "\n").utf8))
+        Response(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")] + headers, body: line(message))
     }
 
     public static func json(_ status: Int, _ json: String, headers: [(name: String, value: String)] = []) -> Response {
-        Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array((json + "\n").utf8))
+        Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: line(json))
+    }
+
+    /// `text` and a newline, as bytes.
+    private static func line(_ text: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 1)
+        bytes.append(contentsOf: text.utf8)
+        bytes.append(0x0A)
+        return bytes
     }
 
     public func header(_ name: String) -> String? {
@@ -35,7 +42,7 @@ public struct Response: Sendable {
         let framed = headers.contains { RequestHead.sameName($0.name, "Content-Length") || RequestHead.sameName($0.name, "Transfer-Encoding") }
         if !framed && status != 304 && status != 204 && status >= 200 {
             add("Content-Length: ")
-            add(String(body.count))
+            Self.appendDecimal(body.count, to: &out)
             add("\r\n")
         }
         if !keepAlive {
@@ -62,7 +69,7 @@ public struct Response: Sendable {
     private static func appendHead(to out: inout [UInt8], status: Int, minorVersion: Int, headers: [(name: String, value: String)]) {
         func add(_ text: String) { out.append(contentsOf: text.utf8) }
         add(minorVersion >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ")
-        add(String(status))
+        appendDecimal(status, to: &out)
         out.append(0x20)
         add(Status.reason(status))
         add("\r\n")
@@ -71,6 +78,28 @@ public struct Response: Sendable {
             add(": ")
             add(value)
             add("\r\n")
+        }
+    }
+}
+
+extension Response {
+    /// `n` (≥ 0) in decimal, without making a String.
+    public static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        appendDecimal(UInt64(max(n, 0)), to: &out)
+    }
+
+    public static func appendDecimal(_ n: UInt64, to out: inout [UInt8]) {
+        guard n > 0 else {
+            out.append(0x30)
+            return
+        }
+        var divisor: UInt64 = 1
+        while divisor <= n / 10 { divisor *= 10 }
+        var rest = n
+        while divisor > 0 {
+            out.append(UInt8(truncatingIfNeeded: 0x30 + rest / divisor))
+            rest %= divisor
+            divisor /= 10
         }
     }
 }

@@ -177,7 +177,7 @@ extension Connection {
     /// `closing` (or no keep-alive) the connection closes once it is out.
     func respond(_ response: Response, closing: Bool = false, then file: FileBody? = nil) {
         var response = response
-        if let head { response.headers += server.corsHeaders(for: head) }
+        if let head, server.configuration.corsOrigin != nil { response.headers += server.corsHeaders(for: head) }
         let close = closing || !keepAlive || server.isStopping || head == nil
         if closing {
             // Whatever else the client sent on this connection is not read.

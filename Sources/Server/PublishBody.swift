@@ -33,7 +33,8 @@ final class PublishBody {
     private var count = 0
     private var refused: Response?
     /// Malformed records of a `?format=` upload: reported at most a line a second.
-    private var reporter: MalformedRecordReporter
+    /// Made on first use: most publishes are one plain body and never report.
+    private lazy var reporter = MalformedRecordReporter(name: "publish to \(channel)", logger: logger)
     static let maxReportedIDs = 10_000
     /// With a shared store: batches sent and not yet answered, and what to do
     /// once the last one is (answer the request).
@@ -55,16 +56,14 @@ final class PublishBody {
         self.channel = channel
         self.eventType = eventType
         self.maxBody = maxBody
-        reporter = MalformedRecordReporter(name: "publish to \(channel)", logger: logger)
-        let media = contentType?.split(separator: ";").first?.trimmingSpaces().lowercased() ?? ""
         if let format {
             kind = .records
             records = RecordParser(format: format, maxRecordBytes: maxBody)
-        } else if media == "application/json" {
-            kind = .json
-        } else if media == "text/event-stream" {
-            kind = .eventStream
+        } else if let contentType, contentType.utf8.count >= 16 {
+            let media = contentType.split(separator: ";").first?.trimmingSpaces().lowercased() ?? ""
+            kind = media == "application/json" ? .json : media == "text/event-stream" ? .eventStream : .text
         } else {
+            // Shorter than either media type that is not plain text.
             kind = .text
         }
     }
@@ -126,9 +125,25 @@ final class PublishBody {
     /// The answer for what was published: the ids, or why not.
     private func response() -> Response {
         if let refused { return refused }
-        let list = ids.map { "\"\($0)\"" }.joined(separator: ",")
-        let more = count > ids.count ? ",\"count\":\(count)" : ""
-        return .json(200, "{\"ids\":[\(list)]\(more)}")
+        // Written as bytes: this answer goes out once per publish.
+        var body: [UInt8] = []
+        body.reserveCapacity(24 + ids.count * 24)
+        body.append(contentsOf: #"{"ids":["#.utf8)
+        for (index, id) in ids.enumerated() {
+            if index > 0 { body.append(0x2C) }
+            body.append(0x22)
+            Response.appendDecimal(id.millis, to: &body)
+            body.append(0x2D)
+            Response.appendDecimal(id.sequence, to: &body)
+            body.append(0x22)
+        }
+        body.append(0x5D)
+        if count > ids.count {
+            body.append(contentsOf: #","count":"#.utf8)
+            Response.appendDecimal(count, to: &body)
+        }
+        body.append(contentsOf: "}\n".utf8)
+        return Response(status: 200, headers: Self.jsonHeaders, body: body)
     }
 
     /// Publishes what the body holds; a response when it is refused outright.
@@ -244,6 +259,8 @@ final class PublishBody {
             onDrained()
         }
     }
+
+    static let jsonHeaders: [(name: String, value: String)] = [("Content-Type", "application/json")]
 
     /// The answer to a publish the hub or the store refused.
     static func refusal(for error: PublishError) -> Response {

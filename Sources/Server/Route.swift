@@ -1,4 +1,5 @@
 import EventStream
+import Glibc
 import HTTP
 
 /// What a stream request asks for: channels, where to start, which events.
@@ -57,7 +58,7 @@ enum Router {
         if method == "OPTIONS" { return .preflight }
         let isRead = method == "GET" || method == "HEAD"
 
-        if path == "/events" || path.utf8.starts(with: "/events/".utf8) {
+        if path == "/events" || hasPrefix(path, "/events/") {
             let name = path == "/events" ? nil : String(path.utf8.dropFirst(8))
             switch method {
             case "GET", "HEAD":
@@ -125,7 +126,7 @@ enum Router {
         guard isRead else {
             return .failure(status: 405, message: "method \(method) not allowed here", allow: readMethods)
         }
-        if path.utf8.starts(with: "/presence/".utf8) {
+        if hasPrefix(path, "/presence/") {
             let name = String(path.utf8.dropFirst(10))
             guard let name, ChannelName.isValid(name) else {
                 return .failure(status: 400, message: PublishError.invalidChannel(name ?? "").description, allow: nil)
@@ -139,5 +140,13 @@ enum Router {
         case "/channels": return .channels
         default: return .file(path: path)
         }
+    }
+
+    /// A byte-wise prefix test, on the contiguous bytes of a native string.
+    private static func hasPrefix(_ text: String, _ prefix: StaticString) -> Bool {
+        let wanted = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        return text.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.count >= wanted.count && memcmp(bytes.baseAddress!, wanted.baseAddress!, wanted.count) == 0
+        } ?? text.utf8.starts(with: wanted)
     }
 }
