@@ -37,7 +37,7 @@ public struct Response: Sendable {
     public func serialized(minorVersion: Int = 1, keepAlive: Bool, headOnly: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(128 + headers.count * 32 + (headOnly ? 0 : body.count))
-        func add(_ text: String) { out.append(contentsOf: text.utf8) }
+        func add(_ text: String) { Self.append(text, to: &out) }
         Self.appendHead(to: &out, status: status, minorVersion: minorVersion, headers: headers)
         let framed = headers.contains { RequestHead.sameName($0.name, "Content-Length") || RequestHead.sameName($0.name, "Transfer-Encoding") }
         if !framed && status != 304 && status != 204 && status >= 200 {
@@ -67,7 +67,7 @@ public struct Response: Sendable {
 
     /// The status line and `headers`, each line ended by CRLF: every head the server writes starts here.
     private static func appendHead(to out: inout [UInt8], status: Int, minorVersion: Int, headers: [(name: String, value: String)]) {
-        func add(_ text: String) { out.append(contentsOf: text.utf8) }
+        func add(_ text: String) { Self.append(text, to: &out) }
         add(minorVersion >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ")
         appendDecimal(status, to: &out)
         out.append(0x20)
@@ -84,6 +84,13 @@ public struct Response: Sendable {
 
 extension Response {
     /// `n` (≥ 0) in decimal, without making a String.
+    /// `text`'s bytes, copied from its contiguous storage when it has one.
+    static func append(_ text: String, to out: inout [UInt8]) {
+        if text.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil {
+            out.append(contentsOf: text.utf8)
+        }
+    }
+
     public static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
         appendDecimal(UInt64(max(n, 0)), to: &out)
     }

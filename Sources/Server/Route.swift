@@ -48,7 +48,7 @@ enum Router {
         guard let query = Query.parse(head.rawQuery) else {
             return .failure(status: 400, message: "malformed query string", allow: nil)
         }
-        guard head.target.hasPrefix("/") else {
+        guard head.target.utf8.first == 0x2F else {
             return .failure(status: 400, message: "request target must be a path", allow: nil)
         }
         guard let path = Query.percentDecode(head.rawPath) else {
