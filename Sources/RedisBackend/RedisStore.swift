@@ -56,7 +56,7 @@ public final class RedisStore: EventStore, @unchecked Sendable {
     private var stopped = false
     private var cursor = EventID.zero
     /// The highest id seen, passed to Redis as the floor for new ids.
-    private var highest = EventID.zero
+    private(set) var highest = EventID.zero
 
     /// Resolves the URL's host (may block on DNS: call at start-up, off the loops).
     public init(configuration: Configuration, loop: EventLoop) throws(RedisError) {
