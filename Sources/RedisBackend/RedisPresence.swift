@@ -113,6 +113,8 @@ public final class RedisPresence: SharedPresence, @unchecked Sendable {
     }
 
     public func stop() {
+        // A store never started (or stopped first) has no loop running to do it.
+        guard store.isRunning else { return }
         let finished = DispatchSemaphore(value: 0)
         loop.execute { [self] in
             stopping = true
