@@ -192,6 +192,7 @@ final class PresenceScaleOutTests: XCTestCase {
         XCTAssertTrue(waitUntil { b.hub.store?.unavailableReason == nil }, "node never reached Redis")
         let ana = try open(a.port, "/events/room", as: "ana")
         _ = try waitForSnapshot(b.port) { $0.users["ana"] == 1 }
+        XCTAssertTrue(waitUntil { b.hub.lastID(of: "presence/room") != nil }, "b followed ana's join")
         // b's follower stalls: the next presence event reaches Redis and a, not b.
         proxy.pause()
         let ben = try open(a.port, "/events/room", as: "ben")
