@@ -41,7 +41,7 @@ let package = Package(
         // Redis client: the RESP2 reply reader and command writer (pure), URLs, the pipelined client on our loop.
         .target(name: "RESP", dependencies: ["Reactor"]),
         // The Redis side of the event store: the FUNCTION library, the log, channel history.
-        .target(name: "RedisBackend", dependencies: ["RESP", "EventStream", "Reactor"]),
+        .target(name: "RedisBackend", dependencies: ["RESP", "EventStream", "Reactor", "Presence"]),
         // Test helpers (a redis-server child process, a loop on a thread): for test targets only.
         .target(name: "TestKit", dependencies: ["RESP", "Reactor"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence", "EventStream", "Auth", "Reactor", "TestKit"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestKit", "Reactor"]),
-        .testTarget(name: "RedisBackendTests", dependencies: ["RedisBackend", "RESP", "EventStream", "TestKit", "Reactor"]),
+        .testTarget(name: "RedisBackendTests", dependencies: ["RedisBackend", "RESP", "EventStream", "TestKit", "Reactor", "Presence"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "Feeds", "HTTP", "EventStream", "Reactor", "Auth", "TestKit"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Server", "Feeds", "Reactor"]),
         .testTarget(name: "StreamClientTests", dependencies: ["StreamClient", "EventStream"]),

@@ -17,6 +17,8 @@ public final class Application: @unchecked Sendable {
 
     /// The shared store with `--redis`, and the loop it runs on.
     public private(set) var store: RedisStore?
+    /// Presence over every node, with `--redis`.
+    public private(set) var sharedPresence: RedisPresence?
     private var storeFailure: String?
     private var storeStarted = false
 
@@ -30,14 +32,19 @@ public final class Application: @unchecked Sendable {
                 var configuration = RedisStore.Configuration(url: url)
                 // Redis keeps per channel what a node's ring does: `--buffer` events.
                 configuration.log.channelMaxLength = options.server.bufferSize
-                store = try RedisStore(configuration: configuration, loop: try EventLoop(index: 64))
+                let store = try RedisStore(configuration: configuration, loop: try EventLoop(index: 64))
+                self.store = store
+                var presence = RedisPresence.Configuration()
+                presence.ttlMillis = UInt64(options.server.presenceTTLSeconds * 1000)
+                presence.leaveGraceMillis = UInt64(options.server.leaveGraceSeconds * 1000)
+                sharedPresence = RedisPresence(store: store, configuration: presence)
             } catch let error as RedisURLError {
                 storeFailure = error.description
             } catch {
                 storeFailure = "--redis: \(error)"
             }
         }
-        server = Server(configuration: options.server, logger: logger, store: store)
+        server = Server(configuration: options.server, logger: logger, store: store, sharedPresence: sharedPresence)
         if let store {
             let hub = server.hub
             store.onEvents = { hub.ingest($0) }

@@ -148,6 +148,12 @@ extension CommandLineOptions {
         OptionDescriptor("leave-grace", value: "SEC", default: "5", "a user leaves once without a connection this long", section: .presence) { o, v in
             o.server.leaveGraceSeconds = try v.seconds()
         },
+        OptionDescriptor(
+            "presence-ttl", value: "SEC", default: "10", "with --redis: a node not heard from this long drops out of presence; its users leave",
+            section: .presence
+        ) { o, v in
+            o.server.presenceTTLSeconds = try v.seconds(positive: true)
+        },
         OptionDescriptor("webhook", value: "URL", "POST presence events here (http:// only)", section: .presence) { o, v in
             o.server.webhookURL = v.text.isEmpty ? nil : try v.httpURL()
         },

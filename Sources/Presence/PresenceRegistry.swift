@@ -18,15 +18,16 @@ import Synchronization
 /// channel's last id under the same lock) is exact: its figures are those
 /// after the event with that id and before the next.
 ///
-/// With `--redis`, presence across nodes would hook in here: each node keeps
-/// its per-channel share in Redis with a refreshed time-to-live, `snapshot`
-/// sums the shares, and `join`/`leave` are decided on the sums (not built).
+/// With `--redis` the registry is this node's share only: `onChange` hands
+/// every changed channel or member to `SharedPresence`, which reads it back
+/// (`shares`) and decides `join`/`leave` over all nodes; `output` is unused.
 public final class PresenceRegistry: Sendable {
     /// Nanoseconds a user (or a channel) stays without a connection before it leaves.
     public let leaveGraceNanos: UInt64
     private let clock: @Sendable () -> UInt64
     private let output: @Sendable (PresenceEvent) -> Void
     private let lastEventID: @Sendable (String) -> EventID?
+    private let onChange: (@Sendable (PresenceKey) -> Void)?
     private let state = Locked(RegistryState())
 
     /// - Parameters:
@@ -35,11 +36,15 @@ public final class PresenceRegistry: Sendable {
     ///   - lastEventID: the id of the newest event of a `presence/` channel.
     ///   - output: gets every event, in order, under the registry's lock: it
     ///     must be quick and must not call back into the registry.
+    ///   - onChange: told, under the lock, of each channel (user nil) or member
+    ///     whose connections changed or that went after the grace.
     public init(
         leaveGrace: Double, clock: @escaping @Sendable () -> UInt64,
         lastEventID: @escaping @Sendable (String) -> EventID? = { _ in nil },
+        onChange: (@Sendable (PresenceKey) -> Void)? = nil,
         output: @escaping @Sendable (PresenceEvent) -> Void
     ) {
+        self.onChange = onChange
         leaveGraceNanos = UInt64(max(0, leaveGrace) * 1e9)
         self.clock = clock
         self.lastEventID = lastEventID
@@ -61,11 +66,13 @@ public final class PresenceRegistry: Sendable {
             }
             presence.connections += 1
             presence.vacantSince = nil
+            onChange?(PresenceKey(channel: channel, user: nil))
             if !presence.occupied {
                 presence.occupied = true
                 output(.webhook(WebhookEvent(.channelOccupied, channel: channel)))
             }
             guard let user else { return }
+            onChange?(PresenceKey(channel: channel, user: user))
             if let index = presence.users.index(forKey: user) {
                 // A reconnect within the grace: counted, and nothing said.
                 if presence.users.values[index].connections == 0 { presence.idle.remove(user) }
@@ -86,12 +93,14 @@ public final class PresenceRegistry: Sendable {
         state.withLock { state in
             guard let presence = state.channels[channel], presence.connections > 0 else { return }
             presence.connections -= 1
+            onChange?(PresenceKey(channel: channel, user: nil))
             if presence.connections == 0 {
                 presence.vacantSince = now
                 state.expiring.insert(channel)
             }
             guard let user, let index = presence.users.index(forKey: user), presence.users.values[index].connections > 0 else { return }
             presence.users.values[index].connections -= 1
+            onChange?(PresenceKey(channel: channel, user: user))
             if presence.users.values[index].connections == 0 {
                 presence.users.values[index].idleSince = now
                 presence.idle.insert(user)
@@ -139,6 +148,7 @@ public final class PresenceRegistry: Sendable {
             for (user, _) in gone {
                 let info = presence.users.removeValue(forKey: user)?.info
                 presence.idle.remove(user)
+                onChange?(PresenceKey(channel: channel, user: user))
                 output(.leave(channel: channel, user: user, info: info))
                 output(.webhook(WebhookEvent(.memberRemoved, channel: channel, user: user)))
             }
@@ -147,6 +157,7 @@ public final class PresenceRegistry: Sendable {
             return false
         }
         if presence.occupied { output(.webhook(WebhookEvent(.channelVacated, channel: channel))) }
+        onChange?(PresenceKey(channel: channel, user: nil))
         return true
     }
 
@@ -160,17 +171,36 @@ public final class PresenceRegistry: Sendable {
     public func snapshot(_ channel: String) -> String {
         state.withLock { state in
             let last = lastEventID(Self.presenceChannel(for: channel))?.description ?? "0"
-            var text = "{\"channel\":\(JSONText.quoted(channel)),\"lastEventId\":\"\(last)\""
-            guard let presence = state.channels[channel] else { return text + ",\"connections\":0,\"users\":[]}" }
-            text += ",\"connections\":\(presence.connections),\"users\":["
-            var first = true
-            for user in presence.users.keys.sorted() {
-                let member = presence.users[user]!
-                if !first { text += "," }
-                first = false
-                text += "{\"user\":\(JSONText.quoted(user)),\"info\":\(member.info ?? "null"),\"connections\":\(member.connections)}"
+            guard let presence = state.channels[channel] else {
+                return PresenceSnapshot(channel: channel, lastEventID: last, connections: 0, users: []).json
             }
-            return text + "]}"
+            let users = presence.users.map { PresenceSnapshot.User(user: $0.key, info: $0.value.info, connections: $0.value.connections) }
+            return PresenceSnapshot(channel: channel, lastEventID: last, connections: presence.connections, users: users).json
+        }
+    }
+
+    /// This node's shares of `keys` as they are now (the channel removed after
+    /// the grace reads as gone, connections nil).
+    public func shares(of keys: some Sequence<PresenceKey>) -> [PresenceShare] {
+        state.withLock { state in
+            keys.map { key in
+                guard let presence = state.channels[key.channel] else { return PresenceShare(key: key, connections: nil) }
+                guard let user = key.user else { return PresenceShare(key: key, connections: presence.connections) }
+                guard let member = presence.users[user] else { return PresenceShare(key: key, connections: nil) }
+                return PresenceShare(key: key, connections: member.connections, info: member.info)
+            }
+        }
+    }
+
+    /// Every channel and member this node holds (a full resync).
+    public func allKeys() -> [PresenceKey] {
+        state.withLock { state in
+            var keys: [PresenceKey] = []
+            for (channel, presence) in state.channels {
+                keys.append(PresenceKey(channel: channel, user: nil))
+                for user in presence.users.keys { keys.append(PresenceKey(channel: channel, user: user)) }
+            }
+            return keys
         }
     }
 

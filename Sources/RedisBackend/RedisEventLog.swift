@@ -31,9 +31,9 @@ public final class RedisEventLog {
     public let configuration: Configuration
     public let commands: RedisClient
     public let follower: RedisClient
-    private let logKey: String
-    private let originKey: String
-    private let channelPrefix: String
+    let logKey: String
+    let originKey: String
+    let channelPrefix: String
     /// Redis's clock minus ours, in ms, measured by `load`: deadlines are read on Redis's clock.
     public private(set) var redisClockOffsetMs: Int64 = 0
 
@@ -228,7 +228,7 @@ public final class RedisEventLog {
 
     /// Sends a command that calls the library; when Redis has lost the library
     /// (restarted empty), loads it again and retries once.
-    private func call(_ arguments: [any RESPArgument], on client: RedisClient, done: @escaping (Result<RESPValue, RedisError>) -> Void) {
+    func call(_ arguments: [any RESPArgument], on client: RedisClient, done: @escaping (Result<RESPValue, RedisError>) -> Void) {
         client.send(arguments) { result in
             guard case .failure(.server(let text)) = result, text.hasPrefix("ERR Function not found") else {
                 done(result)

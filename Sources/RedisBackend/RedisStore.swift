@@ -49,6 +49,7 @@ public final class RedisStore: EventStore, @unchecked Sendable {
     public var onAvailabilityChange: (String?) -> Void = { _ in }
 
     private let reason = Locked<String?>("connecting to Redis")
+    private let running = Atomic<Bool>(false)
     /// Loop-owned from here on.
     private var loaded = false
     private var loadFailure: String?
@@ -56,7 +57,7 @@ public final class RedisStore: EventStore, @unchecked Sendable {
     private var stopped = false
     private var cursor = EventID.zero
     /// The highest id seen, passed to Redis as the floor for new ids.
-    private var highest = EventID.zero
+    private(set) var highest = EventID.zero
 
     /// Resolves the URL's host (may block on DNS: call at start-up, off the loops).
     public init(configuration: Configuration, loop: EventLoop) throws(RedisError) {
@@ -77,6 +78,7 @@ public final class RedisStore: EventStore, @unchecked Sendable {
     /// this node has everything up to: `Hub.lastID`, or `.zero` to take in the
     /// whole log). From any thread.
     public func start(from cursor: EventID) {
+        running.store(true, ordering: .relaxed)
         loop.execute { [self] in
             self.cursor = cursor
             highest = max(highest, cursor)
@@ -89,12 +91,16 @@ public final class RedisStore: EventStore, @unchecked Sendable {
 
     /// Closes both connections. From any thread.
     public func stop() {
+        running.store(false, ordering: .relaxed)
         loop.execute { [self] in
             stopped = true
             log.commands.close()
             log.follower.close()
         }
     }
+
+    /// Between `start` and `stop`: work handed to the loop will be done.
+    public var isRunning: Bool { running.load(ordering: .relaxed) }
 
     // MARK: - EventStore
 

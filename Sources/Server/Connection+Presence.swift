@@ -1,5 +1,6 @@
 import EventStream
 import Presence
+import Reactor
 
 /// Presence: a stream joins the registry for each of its channels as it
 /// opens, and leaves as it closes, whichever way it closes (every path goes
@@ -26,10 +27,33 @@ extension Connection {
 
     /// `GET /presence/{channel}`: the snapshot, authorized like a subscribe by the steps before.
     func respondPresence(_ channel: String) {
-        guard let registry = server.presence?.registry else {
+        guard let presence = server.presence else {
             respond(.text(404, "presence is not enabled on this server"))
             return
         }
-        respond(.json(200, registry.snapshot(channel)))
+        guard let shared = presence.shared else {
+            respond(.json(200, presence.registry.snapshot(channel)))
+            return
+        }
+        // Every node's figures come from Redis: the connection waits (as a
+        // publish waits for the store), the loop serves everyone else.
+        phase = .waiting
+        let loop = context.loop
+        let connection = LoopBound(self, on: loop)
+        shared.snapshot(channel) { result in
+            loop.execute {
+                let connection = connection.value
+                guard !connection.isClosed, connection.phase == .waiting else { return }
+                connection.phase = .awaitingHead
+                connection.phaseSince = loop.now
+                switch result {
+                case .success(let snapshot):
+                    connection.respond(.json(200, snapshot.json))
+                case .failure(let error):
+                    connection.respond(.text(503, "presence is unavailable: \(error.reason)", headers: [("Retry-After", "1")]))
+                }
+                if !connection.isClosed { connection.process() }
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import EventStream
 import Foundation
+import Presence
 import Reactor
 import Synchronization
 
@@ -28,7 +29,11 @@ public final class Server: @unchecked Sendable {
     /// - Parameters:
     ///   - store: where events are numbered and kept when not only in memory.
     ///   - clock: the loops' clock (tests inject one).
-    public init(configuration: ServerConfiguration, logger: Logger, store: EventStore? = nil, clock: any LoopClock = SystemClock()) {
+    ///   - sharedPresence: presence kept with other nodes (`--redis`); nil: this node's alone.
+    public init(
+        configuration: ServerConfiguration, logger: Logger, store: EventStore? = nil, clock: any LoopClock = SystemClock(),
+        sharedPresence: (any SharedPresence)? = nil
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
@@ -57,7 +62,7 @@ public final class Server: @unchecked Sendable {
         }
         context = ServerContext(
             configuration: configuration, hub: hub, logger: logger, staticFiles: files, accessLog: accessLog, accessPolicy: policy,
-            presence: PresenceService(configuration: configuration, hub: hub, clock: clock, logger: logger))
+            presence: PresenceService(configuration: configuration, hub: hub, clock: clock, logger: logger, shared: sharedPresence))
     }
 
     /// `http://HOST:PORT` as a client would type it.

@@ -59,6 +59,8 @@ public struct ServerConfiguration: Sendable {
 
     /// Seconds without a connection before a user's `leave` (`--leave-grace`).
     public var leaveGraceSeconds = 5.0
+    /// With `--redis`: a node not heard from this long drops out of presence (`--presence-ttl`).
+    public var presenceTTLSeconds = 10.0
     /// Where presence webhooks are POSTed (`--webhook`, `http://` only).
     public var webhookURL: String?
     /// The webhook signing secret (`--webhook-secret`).

@@ -139,8 +139,8 @@ final class PresenceEndToEndTests: XCTestCase {
         try snapshotThenSubscribe(try TestServer(["--jwt-key", Self.key, "--leave-grace", "0.1"]))
     }
 
-    /// With `--redis` presence is this node's alone (not yet shared), but its
-    /// events are numbered among the store's and replay the same way.
+    /// With `--redis` (one node here) the snapshot comes from Redis and the
+    /// events from the shared log: they agree the same way.
     func testWithRedisANodesPresenceSnapshotAndChannelStillAgree() throws {
         let redis = try RedisServer()
         defer { redis.stop() }
