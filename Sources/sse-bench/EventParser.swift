@@ -66,6 +66,16 @@ struct EventParser {
                     line = .skip
                 }
             case .dataValue:
+                // A value that ends within this read, the common case: its stamp is read
+                // straight from the bytes, with no state kept from byte to byte.
+                if value == .optionalSpace {
+                    let stop = Self.lineEnd(p, i - 1, end)
+                    if stop < end {
+                        readStamp(p, i - 1, stop)
+                        i = stop
+                        continue
+                    }
+                }
                 valueByte(b)
                 // The stamp's bytes in a loop of their own (no dispatch on the line state per byte).
                 while i < end && value != .matched && value != .foreign {
@@ -94,6 +104,41 @@ struct EventParser {
         return stop
     }
 
+    /// Reads a whole value, `p[start..<stop]`, as `valueByte` would byte by byte: an optional
+    /// space, `{"t":` digits `,"seq":` at least one digit, then anything (matched), else foreign.
+    @inline(__always)
+    private mutating func readStamp(_ p: UnsafePointer<UInt8>, _ start: Int, _ stop: Int) {
+        var i = start
+        if i < stop && p[i] == 0x20 { i += 1 }
+        value = .foreign
+        guard Self.hasLiteral(Self.prefixT, p, i, stop) else { return }
+        i += 5
+        var t: Int64 = 0
+        while i < stop && p[i] &- 0x30 < 10 {
+            t = t &* 10 &+ Int64(p[i] &- 0x30)
+            i += 1
+        }
+        guard Self.hasLiteral(Self.prefixSeq, p, i, stop) else { return }
+        i += 7
+        let digitsStart = i
+        var seq: Int64 = 0
+        while i < stop && p[i] &- 0x30 < 10 {
+            seq = seq &* 10 &+ Int64(p[i] &- 0x30)
+            i += 1
+        }
+        guard i > digitsStart else { return }
+        self.t = t
+        self.seq = seq
+        value = .matched
+    }
+
+    /// True when `p[i..<stop]` starts with `literal`.
+    @inline(__always)
+    private static func hasLiteral(_ literal: StaticString, _ p: UnsafePointer<UInt8>, _ i: Int, _ stop: Int) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        return stop - i >= count && memcmp(p + i, literal.utf8Start, count) == 0
+    }
+
     @inline(__always)
     private mutating func valueByte(_ b: UInt8) {
         switch value {
@@ -101,7 +146,8 @@ struct EventParser {
             value = .prefixT
             column = 0
             if b == 0x20 { return }
-            valueByte(b)
+            // Already the prefix's first byte (handled here, not by a recursive call, so this inlines).
+            if b == Self.prefixT.utf8Start[0] { column = 1 } else { value = .foreign }
         case .prefixT:
             if b == Self.prefixT.utf8Start[column] {
                 column += 1
