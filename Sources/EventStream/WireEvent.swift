@@ -33,8 +33,10 @@ public final class WireEvent: ManagedBuffer<WireEventLayout, UInt8> {
         return event
     }
 
-    public var id: EventID { header.id }
-    public var type: String { header.type }
+    // Read through the pointer: `header` is a class property, and each access to it
+    // would cost a dynamic exclusivity check (~90 instructions) per event and reader.
+    public var id: EventID { withUnsafeMutablePointerToHeader { $0.pointee.id } }
+    public var type: String { withUnsafeMutablePointerToHeader { $0.pointee.type } }
 
     /// The data again, read back from the block's `data:` lines (joined with
     /// LF), for answers that are not event streams (`?poll=`).
