@@ -107,9 +107,10 @@ public final class Hub: Sendable {
 
     private func appendLocally(_ batch: RecordBatch, type: String, to channel: String) throws(PublishError) -> [EventID] {
         // The bytes are read while the batch is held, inside the numbering lock.
+        var encoder = BatchEventEncoder(type: type)
         let result = batch.withData { data in
             Result { () throws(PublishError) in
-                try appendLocally(batch.count, channel: { _ in channel }) { EventEncoder.encode(id: $1, type: type, data: data($0)) }
+                try appendLocally(batch.count, channel: { _ in channel }) { encoder.encode(id: $1, data: data($0)) }
             }
         }
         return try result.get()
