@@ -27,3 +27,20 @@ struct BatchEventEncoderTests {
         }
     }
 }
+
+@Suite("Chunk sizes in hex")
+struct ChunkSizeTests {
+    @Test("every size is written as lower-case hex")
+    func hexSizes() {
+        var sizes = Array(0...4200)
+        var power = 1
+        for _ in 0..<62 {
+            power <<= 1
+            sizes += [power - 1, power, power + 1]
+        }
+        sizes.append(Int.max)
+        for size in sizes {
+            #expect(ChunkFraming.head(size) == Array((String(size, radix: 16) + "\r\n").utf8), "\(size)")
+        }
+    }
+}
