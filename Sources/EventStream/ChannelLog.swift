@@ -48,11 +48,12 @@ public final class MemoryLog: ChannelLog {
 
     /// Appends; returns the change in bytes held (less when the oldest went).
     @discardableResult
-    public func append(_ event: WireEvent) -> Int {
-        var delta = Self.cost(event)
+    public func append(_ event: consuming WireEvent) -> Int {
+        let cost = Self.cost(event)
+        var delta = cost
         if ring.count == capacity { delta -= dropOldest() }
         ring.append(event)
-        bytes += Self.cost(event)
+        bytes += cost
         return delta
     }
 
