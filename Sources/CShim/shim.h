@@ -3,8 +3,6 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <zlib.h>
-// mallopt (HeapGrowth keeps a source thread's pre-faulted heap top).
-#include <malloc.h>
 
 // zlib's deflateInit2 and inflateInit2 are macros, which Swift cannot call.
 static inline int shim_deflateInit2(z_streamp strm, int level, int windowBits, int memLevel) {
