@@ -139,14 +139,9 @@ public enum EventEncoder {
         return value >= powersOfTen[estimate] ? estimate + 1 : estimate
     }
 
+    @inline(__always)
     static func hexDigits(_ value: Int) -> Int {
-        var digits = 1
-        var v = value >> 4
-        while v > 0 {
-            digits += 1
-            v >>= 4
-        }
-        return digits
+        max(1, (UInt64(truncatingIfNeeded: value).bitWidth - UInt64(truncatingIfNeeded: value).leadingZeroBitCount + 3) >> 2)
     }
 
     struct Writer {
@@ -188,12 +183,20 @@ public enum EventEncoder {
             }
             offset += digits
         }
+        /// Lower-case, from the last digit back: a chunk size per event, so no shifts by a
+        /// computed amount and no call (this was a fifth of a batch event's encoding).
+        @inline(__always)
         mutating func hex(_ value: Int) {
             let digits = EventEncoder.hexDigits(value)
-            for k in 0..<digits {
-                let nibble = (value >> (4 * (digits - 1 - k))) & 0xF
-                byte(UInt8(nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10))
+            var v = UInt64(truncatingIfNeeded: value)
+            var k = offset + digits
+            while k > offset {
+                k -= 1
+                let nibble = UInt8(truncatingIfNeeded: v & 0xF)
+                out[k] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                v >>= 4
             }
+            offset += digits
         }
         /// A chunk's size line (`ChunkFraming`).
         mutating func chunkHead(_ count: Int) {

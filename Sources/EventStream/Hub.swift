@@ -107,9 +107,10 @@ public final class Hub: Sendable {
 
     private func appendLocally(_ batch: RecordBatch, type: String, to channel: String) throws(PublishError) -> [EventID] {
         // The bytes are read while the batch is held, inside the numbering lock.
+        var encoder = BatchEventEncoder(type: type)
         let result = batch.withData { data in
             Result { () throws(PublishError) in
-                try appendLocally(batch.count, channel: { _ in channel }) { EventEncoder.encode(id: $1, type: type, data: data($0)) }
+                try appendLocally(batch.count, channel: { _ in channel }) { encoder.encode(id: $1, data: data($0)) }
             }
         }
         return try result.get()
@@ -186,14 +187,25 @@ public final class Hub: Sendable {
             let now = clock()
             var ids: [EventID] = []
             ids.reserveCapacity(count)
-            var encoded: [WireEvent] = []
-            encoded.reserveCapacity(count)
+            // Not an array: `link` moves each event out into its log, so the reference
+            // made by the encoder is the log's, with no retain and release per event
+            // (five atomic operations a copy from an array cost).
+            let encoded = UnsafeMutablePointer<WireEvent>.allocate(capacity: count)
+            var moved = 0
+            defer {
+                // A refused batch: `link` took none of them.
+                (encoded + moved).deinitialize(count: count - moved)
+                encoded.deallocate()
+            }
             for i in 0..<count {
                 let id = generator.next(nowMillis: now)
                 ids.append(id)
-                encoded.append(encode(i, id))
+                (encoded + i).initialize(to: encode(i, id))
             }
-            try link(count, channel: channelName, encoded: { encoded[$0] })
+            try link(count, channel: channelName) { i in
+                moved += 1
+                return (encoded + i).move()
+            }
             return ids
         }
     }
@@ -232,26 +244,35 @@ public final class Hub: Sendable {
                 if new > 0 && state.channels.count + new > limits.maxChannels { throw .tooManyChannels(limits.maxChannels) }
             }
             var target = channel(named: channelName(0), in: &state)
+            // Held here, not loaded from the channel per event (a retain and release each).
+            var log = target.log
             for i in 0..<count {
                 if i > 0 {
                     let name = channelName(i)
-                    if target.name != name { target = channel(named: name, in: &state) }
+                    if target.name != name {
+                        target = channel(named: name, in: &state)
+                        log = target.log
+                    }
                 }
                 let event = encoded(i)
+                let id = event.id
                 if skipKnown {
-                    if event.id > state.feedPosition { state.feedPosition = event.id }
-                    if let last = target.lastID, event.id <= last { continue }
+                    if id > state.feedPosition { state.feedPosition = id }
+                    if let last = target.lastID, id <= last { continue }
                     // A channel the feed just brought: complete from this event on.
-                    if target.lastID == nil && target.log.count == 0 { target.cachedSince = event.id.predecessor }
+                    if target.lastID == nil && log.count == 0 { target.cachedSince = id.predecessor }
                 }
-                state.bufferedBytes += target.log.append(event)
+                state.bufferedBytes += log.append(event)
                 target.publishedCount += 1
-                target.lastID = event.id
-                for group in groups where target.subscribersByGroup[group.index] > 0 {
+                target.lastID = id
+                // By index: the group object is touched (retained) only when its loop
+                // must be told, not for every event.
+                for index in 0..<groups.count where target.subscribersByGroup[index] > 0 {
                     // Each loop is told once per channel until it syncs.
-                    let bit = UInt64(1) << UInt64(group.index)
+                    let bit = UInt64(1) << UInt64(index)
                     if target.pendingGroups & bit != 0 { continue }
                     target.pendingGroups |= bit
+                    let group = groups[index]
                     group.dirty.append(target)
                     if !group.wakePending {
                         group.wakePending = true

@@ -29,7 +29,9 @@ public struct RingBuffer<Element>: ~Copyable {
         return storage[(head + position) & (capacity - 1)]
     }
 
-    public mutating func append(_ element: Element) {
+    /// Takes the element over (`consuming`): a caller that is done with it hands its
+    /// reference in, with no retain here and no release there.
+    public mutating func append(_ element: consuming Element) {
         if count == capacity { grow() }
         (storage + ((head + count) & (capacity - 1))).initialize(to: element)
         count += 1

@@ -3,9 +3,9 @@ public struct WireEventLayout: Sendable {
     public let id: EventID
     /// The event's type, for streams that ask for some types only (`?event=`).
     public let type: String
-    public let count: Int
-    public let bodyOffset: Int
-    public let bodyCount: Int
+    public internal(set) var count: Int
+    public internal(set) var bodyOffset: Int
+    public internal(set) var bodyCount: Int
 }
 
 /// An event encoded once into its bytes on the wire, shared by every subscriber.
@@ -28,13 +28,18 @@ public final class WireEvent: ManagedBuffer<WireEventLayout, UInt8> {
         let event = unsafeDowncast(buffer, to: WireEvent.self)
         event.withUnsafeMutablePointers { header, elements in
             let layout = fill(UnsafeMutableRawBufferPointer(start: elements, count: capacity))
-            header.pointee = WireEventLayout(id: id, type: type, count: layout.total, bodyOffset: layout.bodyOffset, bodyCount: layout.bodyCount)
+            // Field by field: assigning a whole new layout would retain the type again.
+            header.pointee.count = layout.total
+            header.pointee.bodyOffset = layout.bodyOffset
+            header.pointee.bodyCount = layout.bodyCount
         }
         return event
     }
 
-    public var id: EventID { header.id }
-    public var type: String { header.type }
+    // Read through the pointer: `header` is a class property, and each access to it
+    // would cost a dynamic exclusivity check (~90 instructions) per event and reader.
+    public var id: EventID { withUnsafeMutablePointerToHeader { $0.pointee.id } }
+    public var type: String { withUnsafeMutablePointerToHeader { $0.pointee.type } }
 
     /// The data again, read back from the block's `data:` lines (joined with
     /// LF), for answers that are not event streams (`?poll=`).

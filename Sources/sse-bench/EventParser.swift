@@ -66,6 +66,16 @@ struct EventParser {
                     line = .skip
                 }
             case .dataValue:
+                // A value that ends within this read, the common case: its stamp is read
+                // straight from the bytes, with no state kept from byte to byte.
+                if value == .optionalSpace {
+                    let stop = Self.lineEnd(p, i - 1, end)
+                    if stop < end {
+                        readStamp(p, i - 1, stop)
+                        i = stop
+                        continue
+                    }
+                }
                 valueByte(b)
                 // The stamp's bytes in a loop of their own (no dispatch on the line state per byte).
                 while i < end && value != .matched && value != .foreign {
@@ -94,6 +104,60 @@ struct EventParser {
         return stop
     }
 
+    /// Reads a whole value, `p[start..<stop]`, as `valueByte` would byte by byte: an optional
+    /// space, `{"t":` digits `,"seq":` at least one digit, then anything (matched), else foreign.
+    @inline(__always)
+    private mutating func readStamp(_ p: UnsafePointer<UInt8>, _ start: Int, _ stop: Int) {
+        var i = start
+        if i < stop && p[i] == 0x20 { i += 1 }
+        value = .foreign
+        guard Self.hasLiteral(Self.prefixT, p, i, stop) else { return }
+        i += 5
+        var t: Int64 = 0
+        // Nanoseconds are 19 digits: eight at a time while eight are digits.
+        while i + 8 <= stop, let eight = Self.eightDigits(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) {
+            t = t &* 100_000_000 &+ Int64(eight)
+            i += 8
+        }
+        while i < stop && p[i] &- 0x30 < 10 {
+            t = t &* 10 &+ Int64(p[i] &- 0x30)
+            i += 1
+        }
+        guard Self.hasLiteral(Self.prefixSeq, p, i, stop) else { return }
+        i += 7
+        let digitsStart = i
+        var seq: Int64 = 0
+        while i < stop && p[i] &- 0x30 < 10 {
+            seq = seq &* 10 &+ Int64(p[i] &- 0x30)
+            i += 1
+        }
+        guard i > digitsStart else { return }
+        self.t = t
+        self.seq = seq
+        value = .matched
+    }
+
+    /// The value of eight ASCII digits loaded little-endian, or nil when any byte is not
+    /// a digit (a byte is a digit when its high nibble is 3 and adding 6 keeps it so).
+    @inline(__always)
+    private static func eightDigits(_ word: UInt64) -> UInt64? {
+        let high: UInt64 = 0xF0F0_F0F0_F0F0_F0F0
+        let zeros: UInt64 = 0x3030_3030_3030_3030
+        guard word & high == zeros, (word &+ 0x0606_0606_0606_0606) & high == zeros else { return nil }
+        var v = word &- zeros
+        // Pairs, then fours, then all eight: each step joins neighbouring groups.
+        v = (v &* 10 &+ (v >> 8)) & 0x00FF_00FF_00FF_00FF
+        v = (v &* 100 &+ (v >> 16)) & 0x0000_FFFF_0000_FFFF
+        return (v &* 10_000 &+ (v >> 32)) & 0xFFFF_FFFF
+    }
+
+    /// True when `p[i..<stop]` starts with `literal`.
+    @inline(__always)
+    private static func hasLiteral(_ literal: StaticString, _ p: UnsafePointer<UInt8>, _ i: Int, _ stop: Int) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        return stop - i >= count && memcmp(p + i, literal.utf8Start, count) == 0
+    }
+
     @inline(__always)
     private mutating func valueByte(_ b: UInt8) {
         switch value {
@@ -101,7 +165,8 @@ struct EventParser {
             value = .prefixT
             column = 0
             if b == 0x20 { return }
-            valueByte(b)
+            // Already the prefix's first byte (handled here, not by a recursive call, so this inlines).
+            if b == Self.prefixT.utf8Start[0] { column = 1 } else { value = .foreign }
         case .prefixT:
             if b == Self.prefixT.utf8Start[column] {
                 column += 1

@@ -39,27 +39,38 @@ struct IngestRun {
         guard fd >= 0 else { throw .system("open(\(s.fifo))", errno) }
         // Lines are put together from bytes (no String per line), so that the writer is never
         // what limits the rate: at millions of lines a second every 100 ns per line would show.
+        // Copied into one raw buffer (not appended to an array, which cost ~600 instructions a
+        // line in retains and uniqueness checks: a third of what the server spends on it).
         let padding = [UInt8](repeating: UInt8(ascii: "x"), count: max(s.eventBytes - 48, 0))
         let middle = Array(",\"seq\":".utf8)
         let tail = Array(",\"pad\":\"".utf8) + padding + Array("\"}\n".utf8)
-        var batch: [UInt8] = []
-        batch.reserveCapacity(1100 * (padding.count + 64))
+        let perBatch = 1000
+        let batch = UnsafeMutableRawBufferPointer.allocate(byteCount: perBatch * (32 + middle.count + 20 + tail.count), alignment: 8)
+        defer { batch.deallocate() }
         let start = Clocks.monoNanos()
         var seq = 1
         while seq <= s.lines {
-            batch.removeAll(keepingCapacity: true)
             let head = Array("{\"t\":\(Clocks.wallNanos())".utf8)
-            let upTo = min(seq + 1000, s.lines + 1)
-            while seq < upTo {
-                batch += head
-                batch += middle
-                Self.appendDecimal(seq, to: &batch)
-                batch += tail
-                seq += 1
+            let upTo = min(seq + perBatch, s.lines + 1)
+            var n = 0
+            head.withUnsafeBytes { head in
+                middle.withUnsafeBytes { middle in
+                    tail.withUnsafeBytes { tail in
+                        while seq < upTo {
+                            Self.copy(head, into: batch, at: &n)
+                            Self.copy(middle, into: batch, at: &n)
+                            Self.writeDecimal(seq, into: batch, at: &n)
+                            Self.copy(tail, into: batch, at: &n)
+                            seq += 1
+                        }
+                    }
+                }
             }
             // A blocking write into the pipe: the server's reading speed paces us.
-            let ok = batch.withUnsafeBytes { Sockets.writeAll(fd, $0) }
-            if !ok { close(fd); throw .system("write(\(s.fifo))", errno) }
+            if !Sockets.writeAll(fd, UnsafeRawBufferPointer(rebasing: batch[0..<n])) {
+                close(fd)
+                throw .system("write(\(s.fifo))", errno)
+            }
         }
         let writeSeconds = Double(Clocks.monoNanos() - start) / 1e9
         close(fd)
@@ -97,18 +108,28 @@ struct IngestRun {
         return r
     }
 
-    private static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { d in
-            var v = value
-            var i = d.count
-            repeat {
-                i -= 1
-                d[i] = UInt8(0x30 + v % 10)
-                v /= 10
-            } while v > 0
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[i...]))
+    @inline(__always)
+    private static func copy(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, at n: inout Int) {
+        (out.baseAddress! + n).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        n += bytes.count
+    }
+
+    /// `value` (positive) in decimal.
+    @inline(__always)
+    private static func writeDecimal(_ value: Int, into out: UnsafeMutableRawBufferPointer, at n: inout Int) {
+        var digits = 1
+        var v = value / 10
+        while v > 0 {
+            digits += 1
+            v /= 10
         }
+        v = value
+        var k = n + digits
+        repeat {
+            k -= 1
+            out[k] = UInt8(0x30 + v % 10)
+            v /= 10
+        } while v > 0
+        n += digits
     }
 }

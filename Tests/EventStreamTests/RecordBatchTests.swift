@@ -84,3 +84,19 @@ struct RecordBatchTests {
         #expect(throws: PublishError.shuttingDown) { try hub.publish(batch([[0x61]]), to: "a") }
     }
 }
+
+@Suite("RecordBatch's ASCII scan")
+struct RecordBatchASCIITests {
+    @Test("a byte of 0x80 or above is found at every position of every length up to 100")
+    func highByteAnywhere() {
+        for length in 0...100 {
+            var bytes = [UInt8](repeating: 0x41, count: length)
+            #expect(bytes.withUnsafeBytes { RecordBatch.isASCII($0) })
+            for position in 0..<length {
+                bytes[position] = 0x80
+                #expect(!bytes.withUnsafeBytes { RecordBatch.isASCII($0) }, "\(length) \(position)")
+                bytes[position] = 0x41
+            }
+        }
+    }
+}
