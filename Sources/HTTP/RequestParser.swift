@@ -1,3 +1,5 @@
+import Glibc
+
 /// An incremental HTTP/1.x request parser: bytes in, in pieces of any size;
 /// a head, body pieces and an end out, request after request (pipelining).
 ///
@@ -257,13 +259,15 @@ public struct RequestParser: Sendable {
     /// ends and where the body begins.
     static func headEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> (start: Int, next: Int)? {
         var i = max(from, 0)
+        guard let base = bytes.baseAddress else { return nil }
         while i < bytes.count {
-            if bytes[i] == 0x0A {
-                // LF LF or LF CR LF ends the section.
-                if i + 1 < bytes.count && bytes[i + 1] == 0x0A { return (i > 0 && bytes[i - 1] == 0x0D ? i - 1 : i, i + 2) }
-                if i + 2 < bytes.count && bytes[i + 1] == 0x0D && bytes[i + 2] == 0x0A {
-                    return (i > 0 && bytes[i - 1] == 0x0D ? i - 1 : i, i + 3)
-                }
+            // memchr finds each LF; only there can the section end.
+            guard let found = memchr(base + i, 0x0A, bytes.count - i) else { return nil }
+            i = base.distance(to: UnsafeRawPointer(found))
+            // LF LF or LF CR LF ends the section.
+            if i + 1 < bytes.count && bytes[i + 1] == 0x0A { return (i > 0 && bytes[i - 1] == 0x0D ? i - 1 : i, i + 2) }
+            if i + 2 < bytes.count && bytes[i + 1] == 0x0D && bytes[i + 2] == 0x0A {
+                return (i > 0 && bytes[i - 1] == 0x0D ? i - 1 : i, i + 3)
             }
             i += 1
         }
