@@ -6,10 +6,8 @@ enum ContentLength {
     static func parse(_ values: [String]) -> UInt64? {
         if values.count == 1, let length = digits(values[0]) { return length }
         let texts = Set(values.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingSpaces() })
-        guard texts.count == 1, let text = texts.first, !text.isEmpty, text.utf8.count <= 18,
-            text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
-        else { return nil }
-        return UInt64(text)
+        guard texts.count == 1, let text = texts.first else { return nil }
+        return digits(text)
     }
 
     /// The common case without allocating: one value of 1 to 18 digits, nothing else.

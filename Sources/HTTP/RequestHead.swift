@@ -92,13 +92,12 @@ public struct RequestHead: Sendable, Equatable {
         queryMark.map { target[target.utf8.index(after: $0)...] }
     }
 
-    /// Where the target's `?` is. Looked up as a byte, on the contiguous bytes when
-    /// there are (a Character search would break graphemes for nothing).
+    /// Where the target's `?` is, looked up as a byte on the target's bytes (a
+    /// Character search would break graphemes for nothing).
     private var queryMark: String.Index? {
-        let offset = target.utf8.withContiguousStorageIfAvailable { $0.firstIndex(of: 0x3F) } ?? target.utf8.firstIndex(of: 0x3F).map {
-            target.utf8.distance(from: target.utf8.startIndex, to: $0)
-        }
-        return offset.map { target.utf8.index(target.utf8.startIndex, offsetBy: $0) }
+        var bytes = target
+        guard let offset = bytes.withUTF8({ $0.firstIndex(of: 0x3F) }) else { return nil }
+        return target.utf8.index(target.utf8.startIndex, offsetBy: offset)
     }
 
     /// True when the connection stays open after the response (HTTP/1.1 default,
