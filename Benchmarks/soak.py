@@ -99,14 +99,17 @@ def tail_writer(shared, path, rng):
     last_rotation = time.time()
     f = open(path, "a")
     while not shared.stop:
+        # Checked and written under one lock: a restart begins either before the
+        # line (which then waits) or after it is written and counted (and the
+        # restart waits until every subscriber has it), never in between, where
+        # the line would land while no server follows the file.
         with shared.lock:
             while shared.restarting and not shared.stop:
                 shared.lock.wait(0.2)
-        n += 1
-        line = f"tail-{n}"
-        f.write(line + "\n")
-        f.flush()
-        with shared.lock:
+            n += 1
+            line = f"tail-{n}"
+            f.write(line + "\n")
+            f.flush()
             shared.tail_written.append(line)
         if time.time() - last_rotation > 20:
             f.close()

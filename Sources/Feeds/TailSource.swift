@@ -71,6 +71,9 @@ public final class TailSource: Source {
             maxRecordBytes: options.maxRecordBytes)
         let follower = Follower(
             path: path, publisher: publisher, thread: thread, pollInterval: options.tailPollInterval, useInotify: useInotify)
+        // Where following starts is fixed here, before the server says it listens:
+        // a line appended after that is delivered, not skipped as "before the start".
+        follower.begin()
         guard thread.start(name: name, { follower.run() }) else { throw SourceError("\(name): already started") }
     }
 
@@ -123,7 +126,8 @@ private final class Follower: @unchecked Sendable {
         if inotifyFD >= 0 { close(inotifyFD) }
     }
 
-    func run() {
+    /// Watches the directory and opens the file at its end; before `run`, on the starting thread.
+    func begin() {
         inotifyFD = useInotify ? inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC)) : -1
         if useInotify && inotifyFD < 0 { logger.debug("\(publisher.sourceName): \(SystemError("inotify_init1")); polling instead") }
         addWatch()
@@ -136,6 +140,10 @@ private final class Follower: @unchecked Sendable {
                 logger.info("\(publisher.sourceName): \(path) does not exist yet; waiting for it")
             }
         }
+    }
+
+    /// Follows the file until the source is stopped; on the source's thread.
+    func run() {
         while !thread.isStopping {
             if !check() { return }
             var fds = [
