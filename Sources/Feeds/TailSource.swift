@@ -82,7 +82,8 @@ public final class TailSource: Source {
     public func waitUntilStopped(timeout: Double) -> Bool { thread.waitFinished(timeout: timeout) }
 }
 
-/// The state of one `tail -F`, touched only on the source's thread.
+/// The state of one `tail -F`: set up by `begin` on the starting thread, then
+/// touched only on the source's thread (which starts after it).
 private final class Follower: @unchecked Sendable {
     let path: String
     let directory: String
