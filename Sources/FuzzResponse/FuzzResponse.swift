@@ -100,12 +100,8 @@ enum FuzzResponse {
     }
 
     static func test(_ data: UnsafeRawBufferPointer) {
-        guard data.count >= 3 else { return }
-        let input = Array(data[3...])[...]
-        let split = (Int(data[0]) << 8 | Int(data[1])) % (input.count + 1)
-        let method = data[2] & 1 == 1 ? "HEAD" : "GET"
-        let maxBodyBytes: UInt64 = data[2] & 2 == 2 ? UInt64(data[2] >> 2) : .max
-        SplitCheck.agree(input, split: split) { run($0, method: method, maxBodyBytes: maxBodyBytes) }
+        guard let input = ResponseFuzzInput(data) else { return }
+        SplitCheck.agree(input.bytes, split: input.split) { run($0, method: input.method, maxBodyBytes: input.maxBodyBytes) }
     }
 }
 
